@@ -1,0 +1,1 @@
+"""Control flow: the graph, its state, the planner and the repairer. No torch, no provider SDK."""

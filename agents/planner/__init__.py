@@ -1,0 +1,1 @@
+"""Planners: a story request in, a StoryPlan out."""

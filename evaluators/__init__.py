@@ -1,0 +1,1 @@
+"""Judgement: auditors and metrics. They return findings and scores and edit nothing."""

@@ -1,0 +1,174 @@
+"""Backend strings and the one place that turns them into backends.
+
+A backend string is ``NAME[:MODEL][?key=value&...]``: ``offline``, ``sketch?drift=0.5``,
+``openai:gpt-4.1-mini``, ``openai-compat:http://127.0.0.1:11434/v1#llama3.1``. Every backend,
+the built-in ones too, is looked up here by role and name; its module is imported only when it
+is built, so listing or parsing backends never pulls in torch or a provider SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, quote
+
+from storyviz.errors import BackendError
+
+Role = Literal["planner", "generator", "auditor", "repairer"]
+ROLES: tuple[Role, ...] = ("planner", "generator", "auditor", "repairer")
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_SECRET_KEYS = re.compile(r"(key|secret|token|password)", re.IGNORECASE)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A parsed backend string."""
+
+    name: str
+    model: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.model:
+            text += f":{self.model}"
+        if self.options:
+            text += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in self.options.items())
+        return text
+
+    def redacted(self) -> str:
+        """The string with secret-looking option values replaced, safe to write to a run folder."""
+        hidden = {k: ("***" if _SECRET_KEYS.search(k) else v) for k, v in self.options.items()}
+        return str(BackendSpec(self.name, self.model, hidden))
+
+    def option(self, key: str, kind: Callable[[str], T], default: T) -> T:
+        """A typed option value, or a BackendError that says which option and why."""
+        if key not in self.options:
+            return default
+        raw = self.options[key]
+        try:
+            return kind(raw)
+        except (TypeError, ValueError) as exc:
+            raise BackendError(f"backend {self.name!r}: option {key}={raw!r} is invalid ({exc})") from None
+
+    def check_options(self, allowed: set[str] | frozenset[str]) -> None:
+        unknown = sorted(set(self.options) - set(allowed))
+        if unknown:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise BackendError(
+                f"backend {self.name!r} does not take option(s) {', '.join(unknown)}; it takes: {known}"
+            )
+
+
+def parse_backend(text: str) -> BackendSpec:
+    """Parse ``NAME[:MODEL][?key=value&...]``; the model part may itself contain ``:`` and ``#``."""
+    raw = (text or "").strip()
+    if not raw:
+        raise BackendError("empty backend string")
+    head, _, query = raw.partition("?")
+    name, sep, model = head.partition(":")
+    name = name.strip().lower()
+    if not _NAME.match(name):
+        raise BackendError(f"invalid backend name {name!r} in {raw!r}")
+    if sep and not model.strip():
+        raise BackendError(f"backend {raw!r} has a ':' but no model after it")
+    options: dict[str, str] = {}
+    if query:
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            raise BackendError(f"cannot parse the options {query!r} of backend {raw!r}") from None
+        for key, value in pairs:
+            if key in options:
+                raise BackendError(f"backend {raw!r} repeats option {key!r}")
+            options[key] = value
+    return BackendSpec(name=name, model=model.strip() or None, options=options)
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """Where a backend's factory lives and what installing it takes."""
+
+    target: str  # "module:callable", called with the BackendSpec
+    summary: str
+    extra: str | None = None  # the pip extra that brings its dependencies
+
+
+_REGISTRY: dict[Role, dict[str, BackendEntry]] = {
+    "planner": {
+        "offline": BackendEntry(
+            "storyviz.agents.planner.offline:OfflinePlanner",
+            "rule-based planner: beats, characters, dialogue, settings, shots (no key, no network)",
+        ),
+    },
+    "generator": {
+        "sketch": BackendEntry(
+            "storyviz.generators.sketch:SketchGenerator",
+            "deterministic Pillow storyboard renderer; ?drift=0..1 perturbs first renders (demo aid)",
+        ),
+    },
+    "auditor": {
+        "offline": BackendEntry(
+            "storyviz.evaluators.color_auditor:ColorAuditor",
+            "pixel auditor: CIELAB colour attributes and presence per character region",
+        ),
+    },
+    "repairer": {
+        "offline": BackendEntry(
+            "storyviz.agents.repairer:RuleRepairer",
+            "rule-based repairer: reprompt with the sheet's attributes, then reseed",
+        ),
+    },
+}
+
+DEFAULTS: dict[Role, str] = {
+    "planner": "offline",
+    "generator": "sketch",
+    "auditor": "offline",
+    "repairer": "offline",
+}
+
+
+def register(role: Role, name: str, entry: BackendEntry) -> None:
+    """Add a backend (plugins and tests use this; built-ins are listed above)."""
+    if not _NAME.match(name):
+        raise BackendError(f"invalid backend name {name!r}")
+    _REGISTRY[role][name] = entry
+
+
+def known(role: Role) -> dict[str, BackendEntry]:
+    return dict(_REGISTRY[role])
+
+
+def resolve(role: Role, text: str) -> tuple[BackendSpec, BackendEntry]:
+    """Parse and look up a backend string without importing anything."""
+    spec = parse_backend(text)
+    entries = _REGISTRY[role]
+    if spec.name not in entries:
+        names = ", ".join(sorted(entries))
+        raise BackendError(f"unknown {role} backend {spec.name!r}; known {role} backends: {names}")
+    return spec, entries[spec.name]
+
+
+def build(role: Role, text: str) -> Any:
+    """Build the backend a string names; heavy imports happen here and only here."""
+    spec, entry = resolve(role, text)
+    module_name, _, attr = entry.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if entry.extra:
+            raise BackendError(
+                f"the {role} backend {spec.name!r} needs extra packages: "
+                f'pip install "storyviz[{entry.extra}]" ({exc})'
+            ) from None
+        raise
+    factory = getattr(module, attr)
+    backend = factory(spec)
+    return backend
