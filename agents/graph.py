@@ -1,0 +1,348 @@
+"""The one LangGraph graph: plan -> references -> render (fan-out) -> audit -> (repair -> audit)*
+-> compose -> report.
+
+Nodes are small functions that do one step and write its files through the run store; which
+node runs next is decided only by the routing functions here. Backends arrive through the
+run-scoped context (never through state), so the checkpoint holds data only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
+from storyviz.agents.state import PipelineState, View, merge_versions
+from storyviz.consistency import consistency_index, flagged_panels
+from storyviz.protocols import Auditor, AuditItem, Generator, Planner, Repairer
+from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run
+from storyviz.schemas import (
+    AuditLog,
+    AuditRound,
+    PanelAudit,
+    PanelVersion,
+    RenderRequest,
+    RepairAction,
+    StoryRequest,
+)
+
+
+@dataclass
+class PipelineContext:
+    """What every node may use during one invocation; rebuilt on resume, never checkpointed."""
+
+    run: Run
+    planner: Planner
+    generator: Generator
+    auditor: Auditor
+    repairer: Repairer
+    render_slots: threading.BoundedSemaphore
+
+
+Ctx = Runtime[PipelineContext]
+
+
+def _elapsed(t0: float) -> float:
+    return round(time.perf_counter() - t0, 4)
+
+
+# -- nodes -------------------------------------------------------------------------------------
+def plan_story(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    ctx, t0 = runtime.context, time.perf_counter()
+    request = StoryRequest.model_validate(state["request"])
+    plan = ctx.planner.plan(request)
+    ctx.run.write_model(PLAN_FILE, plan)
+    ctx.run.emit(
+        "planned",
+        "plan",
+        seconds=_elapsed(t0),
+        detail={
+            "title": plan.title,
+            "panels": len(plan.panels),
+            "characters": len(plan.characters),
+            "pages": len(plan.pages),
+        },
+    )
+    return {"plan": plan.model_dump(mode="json"), "timings": {"plan": _elapsed(t0)}}
+
+
+def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    ctx, t0 = runtime.context, time.perf_counter()
+    view = View(state)
+    plan = view.plan
+    references: dict[str, str] = {}
+    for sheet in plan.characters:
+        t1 = time.perf_counter()
+        request = reference_request(plan, sheet, view.limits["panel_size"])
+        with ctx.render_slots:
+            result = ctx.generator.render(request)
+        references[sheet.id] = ctx.run.save_reference(sheet.id, result.image)
+        ctx.run.emit("reference", "references", seconds=_elapsed(t1), detail={"character": sheet.id})
+    return {"references": references, "timings": {"references": _elapsed(t0)}}
+
+
+def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    """Render one panel version; runs once per Send, several at a time."""
+    ctx, t0 = runtime.context, time.perf_counter()
+    job = state["job"]
+    request = RenderRequest.model_validate(job["request"])
+    repair = RepairAction.model_validate(job["repair"]) if job.get("repair") else None
+    with ctx.render_slots:
+        result = ctx.generator.render(request)
+    # The version number comes from the state, so a file already at this path was written by a
+    # render the checkpoint never recorded (a kill between the write and the checkpoint).
+    path = ctx.run.save_panel(request.target_id, request.version, result.image, replace=True)
+    seconds = _elapsed(t0)
+    version = PanelVersion(
+        panel_id=request.target_id,
+        version=request.version,
+        path=path,
+        seed=request.seed,
+        prompt=request.prompt,
+        backend=ctx.generator.spec,
+        parameters={
+            "width": request.width,
+            "height": request.height,
+            "steps": request.steps,
+            "guidance": request.guidance,
+            "emphasis": request.emphasis,
+            **result.info,
+        },
+        repair=repair,
+        seconds=seconds,
+    )
+    step = "repair" if repair else "render"
+    ctx.run.emit("rendered", step, panel_id=request.target_id, version=request.version, seconds=seconds)
+    return {
+        "versions": {request.target_id: [version.model_dump(mode="json")]},
+        "timings": {step: seconds},
+    }
+
+
+def audit_panels(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    """Audit every version not yet audited: all panels first, then only the repaired ones."""
+    ctx, t0 = runtime.context, time.perf_counter()
+    view = View(state)
+    plan = view.plan
+    sheets = {c.id: c for c in plan.characters}
+    references = {cid: ctx.run.path(p) for cid, p in state.get("references", {}).items()}
+    pending = sorted(view.unaudited(), key=lambda v: (v.panel_id, v.version))
+    items = []
+    for v in pending:
+        panel = plan.panel(v.panel_id)
+        cast = [sheets[m.character_id] for m in panel.cast]
+        items.append(
+            AuditItem(
+                panel=panel,
+                version=v.version,
+                image_path=ctx.run.path(v.path),
+                characters=cast,
+                references={c.id: references[c.id] for c in cast if c.id in references},
+            )
+        )
+    audits = ctx.auditor.audit(items) if items else []
+    updates: dict[str, list[dict[str, Any]]] = {}
+    audit_by_panel: dict[str, PanelAudit] = {}
+    for v, audit in zip(pending, audits, strict=True):
+        scored = v.model_copy(
+            update={"score": audit.score, "scores": audit.character_scores, "findings": audit.findings}
+        )
+        updates.setdefault(v.panel_id, []).append(scored.model_dump(mode="json"))
+        audit_by_panel[v.panel_id] = audit
+
+    merged = View({**state, "versions": _merged(state, updates)})
+    current = merged.current()
+    panel_scores = {p.id: current[p.id].score or 0.0 for p in plan.panels if p.id in current}
+    threshold = view.limits["threshold"]
+    audit_round = AuditRound(
+        round=len(view.rounds),
+        audited=sorted(audit_by_panel),
+        audits=audit_by_panel,
+        consistency_index=consistency_index(panel_scores),
+        panel_scores=panel_scores,
+        flagged=flagged_panels(panel_scores, threshold),
+        seconds=_elapsed(t0),
+    )
+    rounds = [*state.get("rounds", []), audit_round.model_dump(mode="json")]
+    write_audit_log(ctx.run, View({**merged.state, "rounds": rounds}))
+    ctx.run.emit(
+        "audited",
+        "audit",
+        seconds=audit_round.seconds,
+        detail={
+            "round": audit_round.round,
+            "audited": audit_round.audited,
+            "consistency_index": audit_round.consistency_index,
+            "flagged": audit_round.flagged,
+            "findings": sum(len(a.findings) for a in audits),
+        },
+    )
+    return {"versions": updates, "rounds": rounds, "timings": {"audit": _elapsed(t0)}}
+
+
+def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    """Ask the repairer for one action per repairable flagged panel, aimed at its best version."""
+    ctx, t0 = runtime.context, time.perf_counter()
+    view = View(state)
+    plan = view.plan
+    current = view.current()
+    rounds = view.rounds
+    jobs: list[dict[str, Any]] = []
+    actions: list[RepairAction] = []
+    for pid in view.repair_candidates():
+        best = current[pid]
+        audit = PanelAudit(
+            panel_id=pid,
+            version=best.version,
+            score=best.score or 0.0,
+            character_scores=best.scores,
+            findings=best.findings,
+        )
+        action = ctx.repairer.propose(plan, audit, view.versions(pid))
+        latest = max(v.version for v in view.versions(pid))
+        action = action.model_copy(update={"from_version": best.version, "to_version": latest + 1})
+        request = panel_request(
+            plan,
+            pid,
+            seed=int(action.parameters.get("seed", best.seed)),
+            version=latest + 1,
+            long_side=view.limits["panel_size"],
+            references=state.get("references", {}),
+            emphasis=list(action.parameters.get("emphasis", [])),
+        )
+        actions.append(action)
+        jobs.append({"request": request.model_dump(mode="json"), "repair": action.model_dump(mode="json")})
+        ctx.run.emit(
+            "repair_planned",
+            "repair",
+            panel_id=pid,
+            version=latest + 1,
+            detail={"strategy": action.strategy, "rationale": action.rationale},
+        )
+    last = rounds[-1].model_copy(update={"repairs": [*rounds[-1].repairs, *actions]})
+    updated_rounds = [r.model_dump(mode="json") for r in rounds[:-1]] + [last.model_dump(mode="json")]
+    return {"rounds": updated_rounds, "repair_jobs": jobs, "timings": {"repair": _elapsed(t0)}}
+
+
+def compose_pages(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    from PIL import Image
+
+    from storyviz.compose import compose_pages as compose
+
+    ctx, t0 = runtime.context, time.perf_counter()
+    view = View(state)
+    images = {}
+    for pid, version in view.current().items():
+        with Image.open(ctx.run.path(version.path)) as im:
+            images[pid] = im.convert("RGB")
+    pages = compose(view.plan, images)
+    ctx.run.clear_pages()
+    paths = [ctx.run.save_page(i, page) for i, page in enumerate(pages, start=1)]
+    ctx.run.emit("composed", "compose", seconds=_elapsed(t0), detail={"pages": len(paths)})
+    return {"pages": paths, "timings": {"compose": _elapsed(t0)}}
+
+
+def write_report(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    from storyviz.report import build_report
+
+    ctx, t0 = runtime.context, time.perf_counter()
+    view = View(state)
+    write_audit_log(ctx.run, view)
+    timings = dict(state.get("timings", {}))
+    timings["report"] = _elapsed(t0)
+    ctx.run.update_manifest(status="completed", **run_summary(view, timings))
+    ctx.run.write_text(REPORT_FILE, build_report(ctx.run.dir))
+    ctx.run.emit("reported", "report", seconds=_elapsed(t0), detail={"path": REPORT_FILE})
+    return {"timings": {"report": _elapsed(t0)}}
+
+
+# -- routing -----------------------------------------------------------------------------------
+def dispatch_renders(state: PipelineState) -> list[Send]:
+    view = View(state)
+    plan = view.plan
+    limits = view.limits
+    sends = []
+    for panel in plan.panels:
+        request = panel_request(
+            plan,
+            panel.id,
+            seed=panel_seed(limits["seed"], panel.id),
+            version=1,
+            long_side=limits["panel_size"],
+            references=state.get("references", {}),
+        )
+        sends.append(Send("render_panel", {"job": {"request": request.model_dump(mode="json")}}))
+    return sends
+
+
+def route_after_audit(state: PipelineState) -> Literal["plan_repairs", "compose"]:
+    return "plan_repairs" if View(state).repair_candidates() else "compose"
+
+
+def dispatch_repairs(state: PipelineState) -> list[Send]:
+    return [Send("render_panel", {"job": job}) for job in state.get("repair_jobs", [])]
+
+
+def build_graph() -> StateGraph:
+    graph = StateGraph(PipelineState, context_schema=PipelineContext)
+    graph.add_node("plan", plan_story)
+    graph.add_node("references", draw_references)
+    graph.add_node("render_panel", render_panel)
+    graph.add_node("audit", audit_panels)
+    graph.add_node("plan_repairs", plan_repairs)
+    graph.add_node("compose", compose_pages)
+    graph.add_node("report", write_report)
+    graph.add_edge(START, "plan")
+    graph.add_edge("plan", "references")
+    graph.add_conditional_edges("references", dispatch_renders, ["render_panel"])
+    graph.add_edge("render_panel", "audit")
+    graph.add_conditional_edges("audit", route_after_audit, ["plan_repairs", "compose"])
+    graph.add_conditional_edges("plan_repairs", dispatch_repairs, ["render_panel"])
+    graph.add_edge("compose", "report")
+    graph.add_edge("report", END)
+    return graph
+
+
+# -- derived records ---------------------------------------------------------------------------
+def _merged(state: PipelineState, updates: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return merge_versions(state.get("versions", {}), updates)
+
+
+def audit_log(view: View) -> AuditLog:
+    rounds = view.rounds
+    return AuditLog(
+        threshold=view.limits["threshold"],
+        max_rounds=view.limits["max_rounds"],
+        rounds=rounds,
+        versions=view.all_versions(),
+        current={pid: v.version for pid, v in view.current().items()},
+        references=dict(view.state.get("references", {})),
+        consistency_index=rounds[-1].consistency_index if rounds else None,
+    )
+
+
+def write_audit_log(run: Run, view: View) -> None:
+    run.write_model(AUDIT_FILE, audit_log(view))
+
+
+def run_summary(view: View, timings: dict[str, float]) -> dict[str, Any]:
+    """The manifest's summary fields, derived from the final state."""
+    rounds = view.rounds
+    versions = [v for vs in view.all_versions().values() for v in vs]
+    return {
+        "rounds": max(0, len(rounds) - 1),
+        "consistency_index": rounds[-1].consistency_index if rounds else None,
+        "panels": len(view.state.get("plan", {}).get("panels", [])),
+        "findings": sum(len(v.findings) for v in versions),
+        "repairs": sum(1 for v in versions if v.repair is not None),
+        "costs": {
+            "images": len(versions) + len(view.state.get("references", {})),
+            "seconds": timings,
+        },
+    }

@@ -1,0 +1,73 @@
+"""The rule-based repairer: findings in, one repair action per flagged panel out.
+
+First try the cheapest fix that keeps the composition: the same seed with a prompt that insists
+on the attributes the sheet gives (reprompt). If that was tried already, or a character is missing
+altogether, draw the panel again from a new seed with the same insistence (reseed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storyviz.agents.render_requests import attribute_phrases
+from storyviz.registry import BackendSpec
+from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, StoryPlan
+from storyviz.seeding import stable_seed
+
+
+class RuleRepairer:
+    def __init__(self, spec: BackendSpec) -> None:
+        spec.check_options(set())
+        self.spec = str(spec)
+
+    def propose(
+        self,
+        plan: StoryPlan,
+        audit: PanelAudit,
+        history: Sequence[PanelVersion],
+    ) -> RepairAction:
+        current = next(v for v in history if v.version == audit.version)
+        latest = max(v.version for v in history)
+        tried = {v.repair.strategy for v in history if v.repair is not None}
+        findings = audit.findings
+        characters = sorted({f.character_id for f in findings if f.character_id})
+
+        emphasis: list[str] = []
+        for cid in characters:
+            try:
+                sheet = plan.character(cid)
+            except KeyError:
+                continue
+            drifted = [f.attribute for f in findings if f.character_id == cid and f.attribute]
+            # the drifted parts first, then the rest of the sheet: the whole look is at stake
+            emphasis += attribute_phrases(sheet, drifted)
+            emphasis += [p for p in attribute_phrases(sheet) if p not in emphasis]
+        if not emphasis:
+            emphasis = [f"{c.name} as described" for c in plan.characters if c.id in characters]
+
+        missing = any(f.kind == "missing" for f in findings)
+        if missing or "reprompt" in tried:
+            attempt = len(tried) + 1
+            seed = stable_seed("reseed", current.seed, audit.panel_id, latest)
+            why = "a character is missing" if missing else "a reprompt did not hold the sheet"
+            return RepairAction(
+                panel_id=audit.panel_id,
+                strategy="reseed",
+                parameters={"seed": seed, "emphasis": emphasis, "attempt": attempt},
+                finding_ids=[f.id for f in findings],
+                rationale=f"{why}: redraw from a new seed, insisting on {', '.join(emphasis[:4])}",
+                from_version=audit.version,
+                to_version=latest + 1,
+            )
+        return RepairAction(
+            panel_id=audit.panel_id,
+            strategy="reprompt",
+            parameters={"seed": current.seed, "emphasis": emphasis, "attempt": len(tried) + 1},
+            finding_ids=[f.id for f in findings],
+            rationale=(
+                "keep the composition (same seed) and restate the sheet: "
+                + ", ".join(emphasis[:4])
+            ),
+            from_version=audit.version,
+            to_version=latest + 1,
+        )

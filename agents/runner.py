@@ -1,0 +1,222 @@
+"""Starting and resuming runs: backends built, run folder made, graph invoked, status recorded.
+
+Backends are built before a run folder exists, so a mistyped backend leaves nothing behind. Once
+the folder exists its manifest always says what happened: running, completed, failed (with the
+error) or interrupted; a run killed outright still says running, with a pid that no longer lives,
+and `storyviz runs` shows it as interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from storyviz import registry
+from storyviz.agents.render_requests import prompt_hashes
+from storyviz.config import Settings
+from storyviz.errors import StoryvizError
+from storyviz.protocols import Auditor, Generator, Planner, Repairer
+from storyviz.run_store import Run, RunStore
+from storyviz.schemas import RunEvent, RunManifest, StoryRequest
+
+EventListener = Callable[[RunEvent], None]
+
+_VERSIONED_PACKAGES = ("storyviz", "langgraph", "pydantic", "pillow", "numpy")
+
+
+@dataclass
+class Backends:
+    planner: Planner
+    generator: Generator
+    auditor: Auditor
+    repairer: Repairer
+
+    def specs(self) -> dict[str, str]:
+        return {
+            "planner": registry.parse_backend(self.planner.spec).redacted(),
+            "generator": registry.parse_backend(self.generator.spec).redacted(),
+            "auditor": registry.parse_backend(self.auditor.spec).redacted(),
+            "repairer": registry.parse_backend(self.repairer.spec).redacted(),
+        }
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    run_dir: Path
+    status: str
+    panels: int
+    consistency_index: float | None
+    rounds: int
+    findings: int
+    repairs: int
+    report: Path | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "run_dir": str(self.run_dir),
+            "status": self.status,
+            "panels": self.panels,
+            "consistency_index": self.consistency_index,
+            "rounds": self.rounds,
+            "findings": self.findings,
+            "repairs": self.repairs,
+            "report": str(self.report) if self.report else None,
+        }
+
+
+def build_backends(settings: Settings) -> Backends:
+    return Backends(
+        planner=registry.build("planner", settings.planner),
+        generator=registry.build("generator", settings.generator),
+        auditor=registry.build("auditor", settings.auditor),
+        repairer=registry.build("repairer", settings.repairer),
+    )
+
+
+def package_versions() -> dict[str, str]:
+    import platform
+
+    found = {"python": platform.python_version()}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def initial_state(settings: Settings, request: StoryRequest) -> dict[str, Any]:
+    return {
+        "request": request.model_dump(mode="json"),
+        "limits": {
+            "threshold": settings.threshold,
+            "max_rounds": settings.max_rounds,
+            "max_attempts": settings.max_attempts,
+            "panel_size": settings.panel_size,
+            "seed": request.seed,
+        },
+        "versions": {},
+        "rounds": [],
+        "timings": {},
+    }
+
+
+def start_run(
+    settings: Settings,
+    request: StoryRequest,
+    *,
+    backends: Backends | None = None,
+    listener: EventListener | None = None,
+    on_created: Callable[[Run], None] | None = None,
+) -> RunOutcome:
+    backends = backends or build_backends(settings)
+    store = RunStore(settings.runs_dir)
+    run = store.create(
+        request,
+        {
+            "config": settings.redacted(),
+            "backends": backends.specs(),
+            "versions": package_versions(),
+            "prompt_hashes": prompt_hashes(),
+        },
+    )
+    if on_created:
+        on_created(run)
+    if listener:
+        run.subscribe(listener)
+    run.emit("started", "run", detail={"run_id": run.run_id, "backends": backends.specs()})
+    return _execute(run, settings, backends, initial_state(settings, request), fresh=True)
+
+
+def resume_run(
+    settings: Settings,
+    run_id: str,
+    *,
+    backends: Backends | None = None,
+    listener: EventListener | None = None,
+) -> RunOutcome:
+    """Continue a run from its last checkpoint; finished panels are not rendered again."""
+    run = RunStore(settings.runs_dir).open(run_id)
+    manifest = run.manifest()
+    if manifest.status == "completed":
+        return outcome(run, run.manifest())
+    backends = backends or build_backends(settings)
+    if listener:
+        run.subscribe(listener)
+    run.update_manifest(status="running", pid=os.getpid(), error=None)
+    run.emit("resumed", "run", detail={"previous_status": manifest.status})
+    return _execute(run, settings, backends, initial_state(settings, manifest.request), fresh=False)
+
+
+def _execute(
+    run: Run, settings: Settings, backends: Backends, state: dict[str, Any], *, fresh: bool
+) -> RunOutcome:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from storyviz.agents.graph import PipelineContext, build_graph
+
+    context = PipelineContext(
+        run=run,
+        planner=backends.planner,
+        generator=backends.generator,
+        auditor=backends.auditor,
+        repairer=backends.repairer,
+        render_slots=threading.BoundedSemaphore(settings.max_concurrency),
+    )
+    config: dict[str, Any] = {
+        "configurable": {"thread_id": run.run_id},
+        "recursion_limit": 16 + 4 * (settings.max_rounds + 1),
+    }
+    try:
+        with closing(sqlite3.connect(run.checkpoint_path, check_same_thread=False)) as conn:
+            graph = build_graph().compile(checkpointer=SqliteSaver(conn))
+            started = not fresh and graph.get_state(config).created_at is not None
+            # Durability "sync" writes each step's checkpoint before the next starts, and every
+            # finished render task's result as it lands: a kill loses at most the renders in flight.
+            graph.invoke(None if started else state, config, context=context, durability="sync")
+    except KeyboardInterrupt:
+        run.update_manifest(status="interrupted", error="interrupted by the user")
+        _try_report(run)
+        raise
+    except StoryvizError as exc:
+        run.update_manifest(status="failed", error=str(exc))
+        _try_report(run)
+        raise
+    except Exception as exc:
+        run.update_manifest(status="failed", error=f"{type(exc).__name__}: {exc}")
+        _try_report(run)
+        raise
+    return outcome(run, run.manifest())
+
+
+def _try_report(run: Run) -> None:
+    """A failed run still gets a report of what it made; a report failure must not hide the cause."""
+    try:
+        from storyviz.report import build_report
+
+        run.write_text("report.html", build_report(run.dir))
+    except Exception:  # noqa: BLE001 - the original error is the one to surface
+        return
+
+
+def outcome(run: Run, manifest: RunManifest) -> RunOutcome:
+    return RunOutcome(
+        run_id=run.run_id,
+        run_dir=run.dir,
+        status=manifest.status,
+        panels=manifest.panels,
+        consistency_index=manifest.consistency_index,
+        rounds=manifest.rounds,
+        findings=manifest.findings,
+        repairs=manifest.repairs,
+        report=run.report_path if run.report_path.exists() else None,
+    )

@@ -1,0 +1,3 @@
+from storyviz.cli import main
+
+main()

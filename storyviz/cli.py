@@ -1,0 +1,367 @@
+"""The storyviz command line.
+
+Only typer is imported at start-up: `storyviz --help` must answer fast and must not import
+langgraph or torch. Each command imports what it needs when it runs. Every error a user can fix
+is printed as one line on stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from storyviz.agents.runner import RunOutcome
+    from storyviz.config import Settings
+
+app = typer.Typer(
+    name="storyviz",
+    help="Turn a story in plain language into a consistent comic, with an audit report.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+RunsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir", help="Folder holding run folders [default: ./runs].", show_default=False
+    ),
+]
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object as the last line on stdout.")
+]
+PlannerOpt = Annotated[str | None, typer.Option("--planner", help="Planner backend, e.g. offline.")]
+GeneratorOpt = Annotated[
+    str | None,
+    typer.Option("--generator", help="Generator backend, e.g. sketch or 'sketch?drift=0.5'."),
+]
+AuditorOpt = Annotated[str | None, typer.Option("--auditor", help="Auditor backend, e.g. offline.")]
+RepairerOpt = Annotated[
+    str | None, typer.Option("--repairer", help="Repairer backend, e.g. offline.")
+]
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"storyviz: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _read_story(story: str | None, file: Path | None) -> str:
+    if story is not None and file is not None:
+        raise _fail("give the story either as an argument or with --file, not both")
+    if file is not None:
+        if str(file) == "-":
+            return sys.stdin.read()
+        try:
+            return file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise _fail(f"cannot read story file {file}: it is not UTF-8 text") from None
+        except OSError as exc:
+            raise _fail(f"cannot read story file {file}: {exc.strerror or exc}") from None
+    if story is None:
+        raise _fail('no story given: storyviz run "A shy girl named Mia ..." or --file story.txt')
+    return story
+
+
+class _Progress:
+    """Turns run events into progress on stderr: a bar per render phase, a line per step."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = Console(stderr=True, highlight=False)
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            disable=quiet,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def _line(self, text: str) -> None:
+        if not self.quiet:
+            self.progress.console.print(text)
+
+    def _bar(self, description: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(description, total=total)
+
+    def __call__(self, event: Any) -> None:
+        d = event.detail
+        if event.event == "started":
+            self._line(f"run {d.get('run_id')}")
+        elif event.event == "resumed":
+            self._line(f"resuming a run that was {d.get('previous_status')}")
+        elif event.event == "planned":
+            self._line(
+                f"planned '{d.get('title')}': {d.get('panels')} panels, "
+                f"{d.get('characters')} characters, {d.get('pages')} pages ({event.seconds:.2f}s)"
+            )
+            self._bar("render", int(d.get("panels", 0)))
+        elif event.event == "reference":
+            self._line(f"  reference sheet for {d.get('character')} ({event.seconds:.2f}s)")
+        elif event.event == "rendered" and self.task is not None:
+            self.progress.advance(self.task)
+        elif event.event == "audited":
+            flagged = ", ".join(d.get("flagged", [])) or "none"
+            self._line(
+                f"audit round {d.get('round')}: {len(d.get('audited', []))} panels, "
+                f"{d.get('findings')} findings, consistency index {d.get('consistency_index'):.3f}, "
+                f"flagged: {flagged}"
+            )
+        elif event.event == "repair_planned":
+            self._line(f"  repair {event.panel_id} -> v{event.version}: {d.get('strategy')}")
+        elif event.event == "composed":
+            self._line(f"composed {d.get('pages')} page(s)")
+        elif event.event == "reported":
+            self._line("wrote the report")
+
+
+def _settings(**overrides: Any) -> Settings:
+    from storyviz.config import load_settings
+
+    return load_settings(**overrides)
+
+
+def _print_outcome(result: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
+        return
+    ci = "n/a" if result.consistency_index is None else f"{result.consistency_index:.3f}"
+    typer.echo(
+        f"{result.status}: {result.panels} panels, consistency index {ci}, "
+        f"{result.rounds} repair round(s), {result.findings} findings, {result.repairs} repairs"
+    )
+    typer.echo(f"run folder: {result.run_dir}")
+    if result.report:
+        typer.echo(f"report:     {result.report}")
+
+
+@app.command()
+def run(
+    story: Annotated[str | None, typer.Argument(help="The story text (or use --file).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Read the story from a UTF-8 text file ('-' for stdin)."),
+    ] = None,
+    panels: Annotated[
+        int | None, typer.Option("--panels", help="Number of panels (default: auto).")
+    ] = None,
+    style: Annotated[str | None, typer.Option("--style", help="Art style for every panel.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for every random choice.")
+    ] = None,
+    reading_order: Annotated[
+        str | None, typer.Option("--reading-order", help="ltr or rtl (manga).")
+    ] = None,
+    page_size: Annotated[
+        str | None, typer.Option("--page-size", help="A4, Letter, B5 or square.")
+    ] = None,
+    runs_dir: RunsDir = None,
+    planner: PlannerOpt = None,
+    generator: GeneratorOpt = None,
+    auditor: AuditorOpt = None,
+    repairer: RepairerOpt = None,
+    max_rounds: Annotated[
+        int | None,
+        typer.Option("--max-rounds", help="Repair rounds after the first audit [default: 3]."),
+    ] = None,
+    max_attempts: Annotated[
+        int | None, typer.Option("--max-attempts", help="Repairs per panel [default: 2].")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Panel score below which it is repaired [default: 0.8]."),
+    ] = None,
+    as_json: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Plan, render, audit and repair a story; write its run folder and report."""
+    from storyviz.agents.runner import start_run
+    from storyviz.schemas import StoryRequest
+
+    text = _read_story(story, file)
+    settings = _settings(
+        runs_dir=runs_dir, planner=planner, generator=generator, auditor=auditor,
+        repairer=repairer, panels=panels, style=style, seed=seed, reading_order=reading_order,
+        page_size=page_size, max_rounds=max_rounds, max_attempts=max_attempts, threshold=threshold,
+    )  # fmt: skip
+    request = StoryRequest(
+        story=text,
+        panels=settings.panels,
+        style=settings.style,
+        seed=settings.seed,
+        reading_order=settings.reading_order,
+        page_size=settings.page_size,
+    )
+    created: list[Any] = []
+    with _Progress(quiet or as_json) as progress:
+        try:
+            result = start_run(settings, request, listener=progress, on_created=created.append)
+        except KeyboardInterrupt:
+            hint = f"; resume with: storyviz resume {created[0].run_id}" if created else ""
+            raise _fail(f"interrupted{hint}", EXIT_INTERRUPTED) from None
+    _print_outcome(result, as_json)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `storyviz runs`).")],
+    runs_dir: RunsDir = None,
+    planner: PlannerOpt = None,
+    generator: GeneratorOpt = None,
+    auditor: AuditorOpt = None,
+    repairer: RepairerOpt = None,
+    as_json: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Continue an interrupted run where it stopped, without redoing finished panels."""
+    from storyviz.agents.runner import resume_run
+    from storyviz.run_store import RunStore
+
+    base = _settings(runs_dir=runs_dir)
+    manifest = RunStore(base.runs_dir).open(run_id).manifest()
+    recorded = {k: v for k, v in manifest.config.items() if k != "runs_dir"}
+    overrides = {
+        "planner": planner,
+        "generator": generator,
+        "auditor": auditor,
+        "repairer": repairer,
+    }
+    for role, value in overrides.items():
+        if value is None and "***" in str(recorded.get(role, "")):
+            raise _fail(
+                f"the run's {role} backend had a secret option; pass it again with --{role}"
+            )
+    settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides})
+    with _Progress(quiet or as_json) as progress:
+        try:
+            result = resume_run(settings, run_id, listener=progress)
+        except KeyboardInterrupt:
+            raise _fail(
+                f"interrupted; resume with: storyviz resume {run_id}", EXIT_INTERRUPTED
+            ) from None
+    _print_outcome(result, as_json)
+
+
+@app.command("runs")
+def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
+    """List runs, newest first."""
+    from storyviz.run_store import RunStore, process_alive
+
+    store = RunStore(_settings(runs_dir=runs_dir).runs_dir)
+    rows = []
+    for m in store.list():
+        status = m.status
+        if status == "running" and not process_alive(m.pid):
+            status = "interrupted"
+        story = " ".join(m.request.story.split())
+        rows.append(
+            {
+                "run_id": m.run_id,
+                "status": status,
+                "panels": m.panels,
+                "consistency_index": m.consistency_index,
+                "created_at": m.created_at,
+                "story": story[:60] + ("..." if len(story) > 60 else ""),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        typer.echo(f"no runs in {store.root}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run id", "status", "panels", "CI", "created", "story")
+    for r in rows:
+        ci = "" if r["consistency_index"] is None else f"{r['consistency_index']:.3f}"
+        table.add_row(
+            r["run_id"], r["status"], str(r["panels"]), ci, r["created_at"][:19], r["story"]
+        )
+    Console().print(table)
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="The run whose report to show.")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Print the path of a run's report.html (writing it first if the run never got that far)."""
+    from storyviz.run_store import RunStore
+
+    run = RunStore(_settings(runs_dir=runs_dir).runs_dir).open(run_id)
+    if not run.report_path.exists():
+        from storyviz.report import build_report
+
+        run.write_text(run.report_path.name, build_report(run.dir))
+    typer.echo(str(run.report_path.resolve()))
+
+
+@app.command()
+def backends() -> None:
+    """List the backends each role can use."""
+    from storyviz.registry import ROLES, known
+
+    for role in ROLES:
+        typer.echo(f"{role}:")
+        for name, entry in sorted(known(role).items()):
+            extra = f" [extra: {entry.extra}]" if entry.extra else ""
+            typer.echo(f"  {name:<14} {entry.summary}{extra}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit."""
+    from storyviz.errors import StoryvizError
+
+    try:
+        app()
+    except StoryvizError as exc:
+        typer.echo(f"storyviz: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("storyviz: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        # pydantic is imported only by commands that validate input, never for --help
+        pydantic = sys.modules.get("pydantic")
+        if pydantic is not None and isinstance(exc, pydantic.ValidationError):
+            from storyviz.config import describe_validation_error
+
+            typer.echo(f"storyviz: error: {describe_validation_error(exc)}", err=True)
+            sys.exit(EXIT_USAGE)
+        raise
+
+
+if __name__ == "__main__":
+    main()

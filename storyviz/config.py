@@ -1,0 +1,109 @@
+"""Settings, from defaults < storyviz.toml < STORYVIZ_* environment variables < command-line flags.
+
+One object holds everything a run needs to be reproduced; its redacted form is written to the
+manifest, so a run folder says how it was made without leaking a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from storyviz.errors import ConfigError
+from storyviz.registry import BackendSpec, parse_backend
+from storyviz.schemas import MAX_PANELS, PageSize, ReadingOrder
+
+CONFIG_FILE_ENV = "STORYVIZ_CONFIG"
+DEFAULT_CONFIG_FILE = "storyviz.toml"
+_SECRET_FIELD = re.compile(r"(key|secret|token|password)", re.IGNORECASE)
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a run."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STORYVIZ_", extra="forbid", validate_default=True, toml_file=None
+    )
+
+    runs_dir: Path = Path("runs")
+    planner: str = "offline"
+    generator: str = "sketch"
+    auditor: str = "offline"
+    repairer: str = "offline"
+    panels: int | None = Field(default=None, ge=1, le=MAX_PANELS)
+    style: str = "storyboard sketch"
+    seed: int = Field(default=0, ge=0, lt=2**32)
+    reading_order: ReadingOrder = "ltr"
+    page_size: PageSize = "A4"
+    panel_size: int = Field(default=512, ge=64, le=4096, description="long side of a render, px")
+    max_rounds: int = Field(default=3, ge=0, le=20, description="repair rounds after the first audit")
+    max_attempts: int = Field(default=2, ge=1, le=20, description="repairs per panel")
+    threshold: float = Field(default=0.8, ge=0.0, le=1.0, description="panel score below which it is repaired")
+    max_concurrency: int = Field(default=4, ge=1, le=64, description="panels rendered at once")
+
+    @field_validator("planner", "generator", "auditor", "repairer")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        parse_backend(v)  # raises BackendError with a clear message
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        elif CONFIG_FILE_ENV in os.environ:
+            raise ConfigError(f"{CONFIG_FILE_ENV} names {toml_path}, which is not a file")
+        return tuple(sources)
+
+    def backend(self, role: str) -> BackendSpec:
+        return parse_backend(getattr(self, role))
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as JSON-ready data with secret-looking values hidden."""
+        data = self.model_dump(mode="json")
+        for key in list(data):
+            if _SECRET_FIELD.search(key) and data[key]:
+                data[key] = "***"
+        for role in ("planner", "generator", "auditor", "repairer"):
+            data[role] = parse_backend(data[role]).redacted()
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with the given overrides (flags) on top; None means 'not given'."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+    except ValueError as exc:  # a malformed storyviz.toml
+        raise ConfigError(f"cannot read the configuration: {exc}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first validation problem as one readable line."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "value"
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
+    return f"{where}: {msg}{suffix}"

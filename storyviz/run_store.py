@@ -1,0 +1,231 @@
+"""The one writer of run folders.
+
+Every file a run leaves is written here, atomically (temporary file, then rename), so a run that
+is killed never leaves a half-written image or JSON file that looks complete. Panel versions are
+never overwritten once recorded: a repair is a new version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from storyviz.errors import RunNotFoundError, RunStoreError
+from storyviz.schemas import RunEvent, RunManifest, StoryRequest, utc_now
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+EventListener = Callable[[RunEvent], None]
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+REQUEST_FILE = "request.json"
+PLAN_FILE = "plan.json"
+MANIFEST_FILE = "manifest.json"
+AUDIT_FILE = "audit.json"
+EVENTS_FILE = "events.jsonl"
+REPORT_FILE = "report.html"
+CHECKPOINT_FILE = "checkpoint.sqlite"
+
+
+def _slug(text: str, words: int = 5) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    tokens = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    return "-".join(tokens[:words])[:40].strip("-") or "story"
+
+
+def new_run_id(story: str, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{_slug(story)}-{secrets.token_hex(2)}"
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Run:
+    """One run folder."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir
+        self.run_id = run_dir.name
+        self._lock = threading.RLock()
+        self._listeners: list[EventListener] = []
+
+    # -- paths -----------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.dir / CHECKPOINT_FILE
+
+    @property
+    def report_path(self) -> Path:
+        return self.dir / REPORT_FILE
+
+    def path(self, relative: str) -> Path:
+        return self.dir / relative
+
+    # -- generic writers -------------------------------------------------------------------
+    def write_text(self, name: str, text: str) -> Path:
+        target = self.dir / name
+        _atomic_write_bytes(target, text.encode("utf-8"))
+        return target
+
+    def write_model(self, name: str, model: BaseModel) -> Path:
+        return self.write_text(name, model.model_dump_json(indent=2) + "\n")
+
+    def write_json(self, name: str, data: Any) -> Path:
+        return self.write_text(name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def read_json(self, name: str) -> Any:
+        with open(self.dir / name, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def _save_image(self, relative: str, image: Image, *, overwrite: bool) -> str:
+        from io import BytesIO
+
+        target = self.dir / relative
+        if target.exists() and not overwrite:
+            raise RunStoreError(f"refusing to overwrite {target}: panel versions are immutable")
+        buf = BytesIO()
+        image.save(buf, format="PNG", compress_level=1)
+        _atomic_write_bytes(target, buf.getvalue())
+        return relative
+
+    def save_panel(self, panel_id: str, version: int, image: Image, *, replace: bool = False) -> str:
+        """Write ``panels/<panel>_v<N>.png``; ``replace`` is only for re-doing an unrecorded render."""
+        return self._save_image(f"panels/{panel_id}_v{version}.png", image, overwrite=replace)
+
+    def save_reference(self, character_id: str, image: Image) -> str:
+        return self._save_image(f"references/{character_id}.png", image, overwrite=True)
+
+    def save_page(self, index: int, image: Image) -> str:
+        return self._save_image(f"pages/page_{index:02d}.png", image, overwrite=True)
+
+    def clear_pages(self) -> None:
+        pages = self.dir / "pages"
+        if pages.is_dir():
+            for old in pages.glob("page_*.png"):
+                old.unlink()
+
+    # -- manifest and events ---------------------------------------------------------------
+    def manifest(self) -> RunManifest:
+        try:
+            return RunManifest.model_validate_json((self.dir / MANIFEST_FILE).read_text("utf-8"))
+        except FileNotFoundError:
+            raise RunStoreError(f"run {self.run_id} has no {MANIFEST_FILE}") from None
+        except ValidationError as exc:
+            raise RunStoreError(f"run {self.run_id}: {MANIFEST_FILE} is damaged ({exc.errors()[0]['msg']})") from None
+
+    def update_manifest(self, **changes: Any) -> RunManifest:
+        with self._lock:
+            data = self.manifest().model_dump()
+            data.update(changes)
+            data["updated_at"] = utc_now()
+            manifest = RunManifest.model_validate(data)
+            self.write_model(MANIFEST_FILE, manifest)
+            return manifest
+
+    def subscribe(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: str, step: str = "", **fields: Any) -> RunEvent:
+        """Append one line to events.jsonl and tell listeners (the CLI's progress display)."""
+        record = RunEvent(event=event, step=step, **fields)
+        line = record.model_dump_json(exclude_none=True) + "\n"
+        with self._lock:
+            with open(self.dir / EVENTS_FILE, "a", encoding="utf-8") as fh:
+                fh.write(line)
+            for listener in self._listeners:
+                listener(record)
+        return record
+
+    def events(self) -> Iterator[RunEvent]:
+        path = self.dir / EVENTS_FILE
+        if not path.exists():
+            return
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    try:
+                        yield RunEvent.model_validate_json(line)
+                    except ValidationError:
+                        continue  # a line cut short by a kill; the rest of the log still counts
+
+
+class RunStore:
+    """The runs directory."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.root = Path(runs_dir)
+
+    def create(self, request: StoryRequest, manifest_fields: dict[str, Any]) -> Run:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            run_id = new_run_id(request.story)
+            run_dir = self.root / run_id
+            run_dir.mkdir()
+            probe = run_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise RunStoreError(f"cannot write to the runs directory {self.root}: {reason}") from None
+        run = Run(run_dir)
+        run.write_model(REQUEST_FILE, request)
+        manifest = RunManifest(run_id=run_id, request=request, pid=os.getpid(), **manifest_fields)
+        run.write_model(MANIFEST_FILE, manifest)
+        return run
+
+    def open(self, run_id: str) -> Run:
+        if not _RUN_ID.match(run_id or ""):
+            raise RunNotFoundError(f"{run_id!r} is not a valid run id")
+        run_dir = self.root / run_id
+        if not (run_dir / MANIFEST_FILE).is_file():
+            hint = " (see `storyviz runs`)" if self.root.is_dir() else ""
+            raise RunNotFoundError(f"no run {run_id!r} in {self.root}{hint}")
+        return Run(run_dir)
+
+    def list(self) -> list[RunManifest]:
+        """Manifests of every run, newest first; folders without a readable manifest are skipped."""
+        if not self.root.is_dir():
+            return []
+        found: list[RunManifest] = []
+        for child in self.root.iterdir():
+            manifest_path = child / MANIFEST_FILE
+            if not manifest_path.is_file():
+                continue
+            try:
+                found.append(RunManifest.model_validate_json(manifest_path.read_text("utf-8")))
+            except (ValidationError, OSError):
+                continue
+        return sorted(found, key=lambda m: m.created_at, reverse=True)
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a recorded run process still exists (a 'running' run whose process died was cut off)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,161 @@
+"""The graph with scripted backends: exactly the flagged panel is repaired and re-audited."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from storyviz.agents.repairer import RuleRepairer
+from storyviz.agents.runner import Backends, start_run
+from storyviz.config import load_settings
+from storyviz.protocols import AuditItem, RenderResult
+from storyviz.registry import parse_backend
+from storyviz.schemas import (
+    CastMember,
+    CharacterAttributes,
+    CharacterSheet,
+    Finding,
+    PageSpec,
+    PanelAudit,
+    PanelSpec,
+    RenderRequest,
+    StoryPlan,
+    StoryRequest,
+)
+
+
+class ScriptedPlanner:
+    spec = "scripted"
+
+    def plan(self, request: StoryRequest) -> StoryPlan:
+        mia = CharacterSheet(
+            id="mia", name="Mia", description="a girl with red hair",
+            attributes=CharacterAttributes(hair="red hair", colors={"hair": "red", "outfit": "yellow"}),
+        )
+        panels = [
+            PanelSpec(id=f"p0{i}", beat=f"beat {i}", setting="street",
+                      cast=[CastMember(character_id="mia", box=(0.3, 0.2, 0.7, 0.95))])
+            for i in (1, 2, 3)
+        ]
+        return StoryPlan(
+            title="t", style=request.style, characters=[mia], panels=panels,
+            pages=[PageSpec(index=1, template="wide-top-3", panel_ids=["p01", "p02", "p03"])],
+        )
+
+
+class ScriptedGenerator:
+    spec = "scripted-gen"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int]] = []
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        self.calls.append((request.kind, request.target_id, request.version))
+        colour = (40 * request.version, 100, 150)
+        return RenderResult(Image.new("RGB", (request.width, request.height), colour), info={"scripted": True})
+
+
+class ScriptedAuditor:
+    """Scores each (panel, version) from a script; anything unscripted is perfect."""
+
+    spec = "scripted-audit"
+
+    def __init__(self, script: dict[tuple[str, int], float]) -> None:
+        self.script = script
+        self.rounds: list[list[tuple[str, int]]] = []
+
+    def audit(self, items: Sequence[AuditItem]) -> list[PanelAudit]:
+        self.rounds.append([(i.panel.id, i.version) for i in items])
+        out = []
+        for item in items:
+            assert item.image_path.is_file()
+            score = self.script.get((item.panel.id, item.version), 1.0)
+            findings = []
+            if score < 1.0:
+                findings.append(Finding(
+                    id=f"{item.panel.id}-v{item.version}-f1", panel_id=item.panel.id, character_id="mia",
+                    kind="attribute", attribute="hair", expected="red", observed="blue", severity="major",
+                    evidence="scripted", auditor=self.spec,
+                ))
+            out.append(PanelAudit(panel_id=item.panel.id, version=item.version, score=score,
+                                  character_scores={"mia": score}, findings=findings))
+        return out
+
+
+def _run(tmp_path: Path, script: dict[tuple[str, int], float], **limits: object):
+    generator, auditor = ScriptedGenerator(), ScriptedAuditor(script)
+    backends = Backends(
+        planner=ScriptedPlanner(), generator=generator, auditor=auditor,
+        repairer=RuleRepairer(parse_backend("offline")),
+    )
+    settings = load_settings(runs_dir=tmp_path / "runs", **limits)
+    result = start_run(settings, StoryRequest(story="Mia walks."), backends=backends)
+    return result, generator, auditor
+
+
+def test_exactly_one_flagged_panel_is_repaired_once_and_only_it_is_reaudited(tmp_path: Path) -> None:
+    result, generator, auditor = _run(tmp_path, {("p02", 1): 0.4})
+    panel_calls = [c for c in generator.calls if c[0] == "panel"]
+    assert sorted(panel_calls) == [("panel", "p01", 1), ("panel", "p02", 1), ("panel", "p02", 2), ("panel", "p03", 1)]
+    assert [c for c in generator.calls if c[0] == "reference"] == [("reference", "mia", 1)]
+    assert auditor.rounds == [[("p01", 1), ("p02", 1), ("p03", 1)], [("p02", 2)]]
+    assert result.status == "completed"
+    assert (result.rounds, result.repairs, result.findings) == (1, 1, 1)
+    assert result.consistency_index == 1.0
+
+    audit = json.loads((result.run_dir / "audit.json").read_text())
+    assert [r["consistency_index"] for r in audit["rounds"]] == [pytest.approx(0.8), 1.0]
+    assert audit["rounds"][0]["flagged"] == ["p02"]
+    (repair,) = audit["rounds"][0]["repairs"]
+    assert repair["strategy"] == "reprompt" and repair["finding_ids"] == ["p02-v1-f1"]
+    assert audit["current"] == {"p01": 1, "p02": 2, "p03": 1}
+    assert audit["versions"]["p02"][1]["repair"]["strategy"] == "reprompt"
+    assert any("red hair" in e for e in audit["versions"]["p02"][1]["parameters"]["emphasis"])
+    for name in ("request.json", "plan.json", "manifest.json", "events.jsonl", "report.html", "pages/page_01.png"):
+        assert (result.run_dir / name).is_file(), name
+    assert (result.run_dir / "panels" / "p02_v2.png").is_file()
+
+
+def test_a_repair_that_scores_worse_never_becomes_current(tmp_path: Path) -> None:
+    result, generator, auditor = _run(
+        tmp_path, {("p02", 1): 0.6, ("p02", 2): 0.3, ("p02", 3): 0.5}, max_attempts=2
+    )
+    audit = json.loads((result.run_dir / "audit.json").read_text())
+    assert audit["current"]["p02"] == 1  # v1 (0.6) beats v2 (0.3) and v3 (0.5)
+    strategies = [v["repair"]["strategy"] for v in audit["versions"]["p02"] if v["repair"]]
+    assert strategies == ["reprompt", "reseed"]
+    assert audit["versions"]["p02"][2]["seed"] != audit["versions"]["p02"][0]["seed"]
+    assert result.repairs == 2  # bounded by max_attempts
+    assert auditor.rounds[1:] == [[("p02", 2)], [("p02", 3)]]
+    assert result.consistency_index == pytest.approx((1 + 0.6 + 1) / 3, abs=1e-3)
+
+
+def test_round_limit_bounds_the_loop(tmp_path: Path) -> None:
+    always_bad = {(p, v): 0.2 for p in ("p01", "p02", "p03") for v in range(1, 10)}
+    result, _, auditor = _run(tmp_path, always_bad, max_rounds=0)
+    assert len(auditor.rounds) == 1 and result.repairs == 0 and result.status == "completed"
+    result, _, auditor = _run(tmp_path, always_bad, max_rounds=2, max_attempts=5)
+    assert len(auditor.rounds) == 3 and result.repairs == 6
+
+
+def test_a_failing_backend_marks_the_run_failed_and_keeps_what_was_made(tmp_path: Path) -> None:
+    class Exploding(ScriptedAuditor):
+        def audit(self, items: Sequence[AuditItem]) -> list[PanelAudit]:
+            raise RuntimeError("auditor fell over")
+
+    backends = Backends(
+        planner=ScriptedPlanner(), generator=ScriptedGenerator(), auditor=Exploding({}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )
+    settings = load_settings(runs_dir=tmp_path / "runs")
+    with pytest.raises(RuntimeError, match="fell over"):
+        start_run(settings, StoryRequest(story="Mia walks."), backends=backends)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "auditor fell over" in manifest["error"]
+    assert len(list((run_dir / "panels").glob("*.png"))) == 3
+    assert (run_dir / "report.html").is_file()
