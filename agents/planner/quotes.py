@@ -1,0 +1,92 @@
+"""Where the quoted speech is: straight, curly, guillemet and CJK corner quotes.
+
+Sentence splitting must not cut inside a quote, name finding must not read "Are you lost?" as
+narration, and captions must leave dialogue to the balloons; all three ask this module.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+_CLOSERS: dict[str, str] = {
+    '"': '"',
+    "“": "”",
+    "„": "“”",
+    "«": "»",
+    "「": "」",
+    "『": "』",
+    "‹": "›",
+}
+_OPENER_RE = re.compile("[" + re.escape("".join(_CLOSERS)) + "]")
+
+MAX_QUOTE_CHARS = 1500
+"""An opening mark without a closing one this near is a stray mark, not a quote."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quoted span: `start` is the opening mark, `end` is just past the closing mark."""
+
+    start: int
+    end: int
+
+    def content(self, text: str) -> str:
+        return text[self.start + 1 : self.end - 1]
+
+
+def find_quotes(text: str) -> list[Quote]:
+    """Quoted spans in order, none nested; an unmatched mark or one that runs across a blank
+    line is ignored rather than swallowing the rest of the story."""
+    quotes: list[Quote] = []
+    position = 0
+    while True:
+        match = _OPENER_RE.search(text, position)
+        if match is None:
+            return quotes
+        opening = match.start()
+        limit = min(len(text), opening + 1 + MAX_QUOTE_CHARS)
+        paragraph = text.find("\n\n", opening + 1, limit)
+        if paragraph != -1:
+            limit = paragraph
+        found = [text.find(mark, opening + 1, limit) for mark in _CLOSERS[match.group()]]
+        closing = min((p for p in found if p != -1), default=-1)
+        if closing <= opening + 1:
+            position = opening + 1
+            continue
+        quotes.append(Quote(opening, closing + 1))
+        position = closing + 1
+
+
+class QuoteIndex:
+    """The story's quotes with fast look-ups by position."""
+
+    def __init__(self, text: str) -> None:
+        self.items = find_quotes(text)
+        self._starts = [q.start for q in self.items]
+
+    def covering(self, position: int) -> Quote | None:
+        """The quote whose marks enclose `position` (the marks themselves included)."""
+        i = bisect.bisect_right(self._starts, position) - 1
+        if i >= 0 and position < self.items[i].end:
+            return self.items[i]
+        return None
+
+    def within(self, start: int, end: int) -> list[Quote]:
+        """Quotes that begin inside [start, end)."""
+        lo = bisect.bisect_left(self._starts, start)
+        hi = bisect.bisect_left(self._starts, end)
+        return self.items[lo:hi]
+
+    def mask(self, text: str) -> str:
+        """The story with every quote's words blanked out (same length, marks kept), so rules
+        that read narration can run over it with the original offsets."""
+        pieces: list[str] = []
+        position = 0
+        for q in self.items:
+            pieces.append(text[position : q.start + 1])
+            pieces.append(" " * (q.end - q.start - 2))
+            position = q.end - 1
+        pieces.append(text[position:])
+        return "".join(pieces)
