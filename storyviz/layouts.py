@@ -132,6 +132,21 @@ def slot_pixels(template: str, index: int, page_size: PageSize) -> tuple[int, in
     return round(left), round(top), round(right), round(bottom)
 
 
+def placed_slot_pixels(
+    template: str, index: int, page_size: PageSize, reading_order: ReadingOrder = "ltr"
+) -> tuple[int, int, int, int]:
+    """Pixel rectangle of slot `index` as it lands on the page for this reading order.
+
+    Right-to-left pages mirror the left-to-right layout, so the first panel sits top-right; the
+    margins are symmetric, so mirroring the pixel rectangle is exact.
+    """
+    left, top, right, bottom = slot_pixels(template, index, page_size)
+    if reading_order == "rtl":
+        width = PAGE_PIXELS[page_size][0]
+        return width - right, top, width - left, bottom
+    return left, top, right, bottom
+
+
 def render_size(template: str, index: int, page_size: PageSize, long_side: int = 512) -> tuple[int, int]:
     """A render size with the slot's aspect, its long side `long_side`, both multiples of 8."""
     left, top, right, bottom = slot_pixels(template, index, page_size)
