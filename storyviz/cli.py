@@ -300,16 +300,14 @@ def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     if not rows:
         typer.echo(f"no runs in {store.root}")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("run id", "status", "panels", "CI", "created", "story")
+    width = max(len(r["run_id"]) for r in rows)
+    typer.echo(f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY")
     for r in rows:
         ci = "" if r["consistency_index"] is None else f"{r['consistency_index']:.3f}"
-        table.add_row(
-            r["run_id"], r["status"], str(r["panels"]), ci, r["created_at"][:19], r["story"]
+        typer.echo(
+            f"{r['run_id']:<{width}}  {r['status']:<11}  {r['panels']:>6}  {ci:>5}  "
+            f"{r['created_at'][:16].replace('T', ' '):<16}  {r['story']}"
         )
-    Console().print(table)
 
 
 @app.command()

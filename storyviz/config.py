@@ -21,7 +21,7 @@ from pydantic_settings import (
 
 from storyviz.errors import ConfigError
 from storyviz.registry import BackendSpec, parse_backend
-from storyviz.schemas import MAX_PANELS, PageSize, ReadingOrder
+from storyviz.schemas import PageSize, ReadingOrder
 
 CONFIG_FILE_ENV = "STORYVIZ_CONFIG"
 DEFAULT_CONFIG_FILE = "storyviz.toml"
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     generator: str = "sketch"
     auditor: str = "offline"
     repairer: str = "offline"
-    panels: int | None = Field(default=None, ge=1, le=MAX_PANELS)
+    panels: int | None = None  # validated with the request, so the limit has one message
     style: str = "storyboard sketch"
     seed: int = Field(default=0, ge=0, lt=2**32)
     reading_order: ReadingOrder = "ltr"
