@@ -1,0 +1,124 @@
+"""The offline generator: a deterministic Pillow storyboard renderer (backend ``sketch``).
+
+It draws from structure, not from the prompt: the panel's setting, time and weather become a
+muted background, and each cast member becomes a simple figure in its sheet's colours, painted
+where storyviz.anatomy says the offline auditor will look. The same request always yields the
+same pixels, so runs are reproducible and tests can compare bytes.
+
+Repair inputs (``emphasis``, ``regions``, ``init_image``, ``mask``, ``strength``) are accepted and
+ignored: a re-render from structure is already the repaired panel, and version >= 2 is never
+drifted. They are listed under ``info["ignored"]`` so a reader of the provenance knows.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any
+
+from PIL import Image
+
+from storyviz import anatomy
+from storyviz.errors import BackendError
+from storyviz.protocols import RenderResult
+from storyviz.registry import BackendSpec
+from storyviz.schemas import Box, CastMember, CharacterSheet, RenderRequest
+
+from .sketch_drift import Drift, choose_drift, stable_seed
+from .sketch_figures import Figure, figure_for, paint_figure
+from .sketch_labels import paint_labels
+from .sketch_scenery import paint_background
+
+RENDERER = "sketch"
+OPTIONS = frozenset({"drift", "delay"})
+REFERENCE_PAPER = (244, 242, 236)
+_REPAIR_INPUTS = ("emphasis", "regions", "init_image", "mask", "strength")
+
+
+def _reference_box(species: str) -> Box:
+    """Centred, standing, with room for the name label below."""
+    if anatomy.NATURAL_ASPECT[anatomy.body_plan(species)] > 1:
+        return (0.12, 0.3, 0.88, 0.84)
+    return (0.25, 0.08, 0.75, 0.86)
+
+
+class SketchGenerator:
+    """Renders panels and character references; ``?drift=`` and ``?delay=`` are demo/test aids."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        spec.check_options(OPTIONS)
+        self.spec = str(spec)
+        self.drift = spec.option("drift", float, 0.0)
+        self.delay = spec.option("delay", float, 0.0)
+        if not (math.isfinite(self.drift) and 0.0 <= self.drift <= 1.0):
+            raise BackendError(f"backend 'sketch': drift must be between 0 and 1, got {self.drift}")
+        if not (math.isfinite(self.delay) and self.delay >= 0.0):
+            raise BackendError(f"backend 'sketch': delay must be >= 0 seconds, got {self.delay}")
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        started = time.perf_counter()
+        info: dict[str, Any] = {
+            "renderer": RENDERER,
+            "backend": self.spec,
+            "kind": request.kind,
+            "target_id": request.target_id,
+            "version": request.version,
+            "seed": request.seed,
+            "size": [request.width, request.height],
+            "drift": None,
+        }
+        ignored = [name for name in _REPAIR_INPUTS if getattr(request, name)]
+        if ignored:
+            info["ignored"] = ignored
+        if request.kind == "reference":
+            image = self._reference(request)
+        else:
+            image, scene, drift = self._panel(request)
+            info["scene"] = scene
+            info["drift"] = drift.as_info() if drift else None
+        if self.delay:
+            time.sleep(self.delay)
+        return RenderResult(image=image, seconds=time.perf_counter() - started, info=info)
+
+    def _panel(self, request: RenderRequest) -> tuple[Image.Image, dict[str, str], Drift | None]:
+        panel = request.panel
+        if panel is None:
+            raise ValueError(f"panel render {request.target_id!r} has no panel spec")
+        rng = random.Random(stable_seed("scene", request.seed, request.target_id))
+        image, scene = paint_background(
+            request.width, request.height, panel.setting, panel.time_of_day, panel.weather, rng
+        )
+        drift = choose_drift(request, self.drift)
+        sheets = {sheet.id: sheet for sheet in request.characters}
+        figures: list[Figure] = []
+        for member in panel.cast:
+            if drift and drift.change == "missing" and member.character_id == drift.character_id:
+                continue
+            sheet = sheets.get(member.character_id) or _unknown_sheet(member)
+            overrides = drift.overrides() if drift and drift.character_id == sheet.id else None
+            figures.append(figure_for(sheet, member, overrides))
+        for figure in figures:
+            paint_figure(image, figure)
+        paint_labels(image, figures)
+        return image, scene, drift
+
+    def _reference(self, request: RenderRequest) -> Image.Image:
+        if not request.characters:
+            raise ValueError(f"reference render {request.target_id!r} has no character sheet")
+        sheet = next(
+            (s for s in request.characters if s.id == request.target_id), request.characters[0]
+        )
+        image = Image.new("RGB", (request.width, request.height), REFERENCE_PAPER)
+        member = CastMember(
+            character_id=sheet.id, box=_reference_box(sheet.attributes.species), action="stand"
+        )
+        figure = figure_for(sheet, member)
+        paint_figure(image, figure)
+        paint_labels(image, [figure], scale=1.6)
+        return image
+
+
+def _unknown_sheet(member: CastMember) -> CharacterSheet:
+    """A plain stand-in for a cast member whose sheet was not sent, so the panel still renders."""
+    return CharacterSheet(id=member.character_id, name=member.character_id, description="")
