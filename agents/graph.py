@@ -20,7 +20,7 @@ from langgraph.types import Send
 from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
 from storyviz.agents.state import PipelineState, View, merge_versions
 from storyviz.consistency import consistency_index, flagged_panels
-from storyviz.protocols import Auditor, AuditItem, Generator, Planner, Repairer
+from storyviz.protocols import AuditItem, Auditor, Generator, Planner, Repairer
 from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run
 from storyviz.schemas import (
     AuditLog,
@@ -83,7 +83,9 @@ def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         with ctx.render_slots:
             result = ctx.generator.render(request)
         references[sheet.id] = ctx.run.save_reference(sheet.id, result.image)
-        ctx.run.emit("reference", "references", seconds=_elapsed(t1), detail={"character": sheet.id})
+        ctx.run.emit(
+            "reference", "references", seconds=_elapsed(t1), detail={"character": sheet.id}
+        )
     return {"references": references, "timings": {"references": _elapsed(t0)}}
 
 
@@ -118,7 +120,9 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         seconds=seconds,
     )
     step = "repair" if repair else "render"
-    ctx.run.emit("rendered", step, panel_id=request.target_id, version=request.version, seconds=seconds)
+    ctx.run.emit(
+        "rendered", step, panel_id=request.target_id, version=request.version, seconds=seconds
+    )
     return {
         "versions": {request.target_id: [version.model_dump(mode="json")]},
         "timings": {step: seconds},
@@ -151,7 +155,11 @@ def audit_panels(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     audit_by_panel: dict[str, PanelAudit] = {}
     for v, audit in zip(pending, audits, strict=True):
         scored = v.model_copy(
-            update={"score": audit.score, "scores": audit.character_scores, "findings": audit.findings}
+            update={
+                "score": audit.score,
+                "scores": audit.character_scores,
+                "findings": audit.findings,
+            }
         )
         updates.setdefault(v.panel_id, []).append(scored.model_dump(mode="json"))
         audit_by_panel[v.panel_id] = audit
@@ -217,7 +225,9 @@ def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             emphasis=list(action.parameters.get("emphasis", [])),
         )
         actions.append(action)
-        jobs.append({"request": request.model_dump(mode="json"), "repair": action.model_dump(mode="json")})
+        jobs.append(
+            {"request": request.model_dump(mode="json"), "repair": action.model_dump(mode="json")}
+        )
         ctx.run.emit(
             "repair_planned",
             "repair",
@@ -226,7 +236,9 @@ def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             detail={"strategy": action.strategy, "rationale": action.rationale},
         )
     last = rounds[-1].model_copy(update={"repairs": [*rounds[-1].repairs, *actions]})
-    updated_rounds = [r.model_dump(mode="json") for r in rounds[:-1]] + [last.model_dump(mode="json")]
+    updated_rounds = [r.model_dump(mode="json") for r in rounds[:-1]] + [
+        last.model_dump(mode="json")
+    ]
     return {"rounds": updated_rounds, "repair_jobs": jobs, "timings": {"repair": _elapsed(t0)}}
 
 
@@ -289,7 +301,7 @@ def dispatch_repairs(state: PipelineState) -> list[Send]:
     return [Send("render_panel", {"job": job}) for job in state.get("repair_jobs", [])]
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[PipelineState, PipelineContext, PipelineState, PipelineState]:
     graph = StateGraph(PipelineState, context_schema=PipelineContext)
     graph.add_node("plan", plan_story)
     graph.add_node("references", draw_references)

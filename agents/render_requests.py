@@ -50,7 +50,8 @@ def panel_request(
 ) -> RenderRequest:
     panel = plan.panel(panel_id)
     sheets = {c.id: c for c in plan.characters}
-    cast = [{"sheet": sheets[m.character_id], "member": m} for m in panel.cast]
+    pairs = [(sheets[m.character_id], m) for m in panel.cast]
+    cast = [{"sheet": sheet, "member": member} for sheet, member in pairs]  # template's view
     width, height = panel_size(plan, panel_id, long_side)
     region_template = load("region.j2")
     return RenderRequest(
@@ -66,14 +67,14 @@ def panel_request(
         seed=seed,
         style=plan.style,
         panel=panel,
-        characters=[c["sheet"] for c in cast],
+        characters=[sheet for sheet, _ in pairs],
         regions=[
             RegionPrompt(
-                box=c["member"].box,
-                prompt=region_template.render(sheet=c["sheet"], member=c["member"]),
-                character_id=c["sheet"].id,
+                box=member.box,
+                prompt=region_template.render(sheet=sheet, member=member),
+                character_id=sheet.id,
             )
-            for c in cast
+            for sheet, member in pairs
         ],
         references={cid: path for cid, path in references.items() if cid in sheets},
         emphasis=list(emphasis),

@@ -65,8 +65,7 @@ class RuleRepairer:
             parameters={"seed": current.seed, "emphasis": emphasis, "attempt": len(tried) + 1},
             finding_ids=[f.id for f in findings],
             rationale=(
-                "keep the composition (same seed) and restate the sheet: "
-                + ", ".join(emphasis[:4])
+                "keep the composition (same seed) and restate the sheet: " + ", ".join(emphasis[:4])
             ),
             from_version=audit.version,
             to_version=latest + 1,

@@ -199,7 +199,7 @@ def _execute(
 
 
 def _try_report(run: Run) -> None:
-    """A failed run still gets a report of what it made; a report failure must not hide the cause."""
+    """A failed run still gets a report of what it made; a failing report hides no cause."""
     try:
         from storyviz.report import build_report
 

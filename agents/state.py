@@ -72,7 +72,9 @@ class View:
         return self.state["limits"]
 
     def versions(self, panel_id: str) -> list[PanelVersion]:
-        return [PanelVersion.model_validate(v) for v in self.state.get("versions", {}).get(panel_id, [])]
+        return [
+            PanelVersion.model_validate(v) for v in self.state.get("versions", {}).get(panel_id, [])
+        ]
 
     def all_versions(self) -> dict[str, list[PanelVersion]]:
         return {pid: self.versions(pid) for pid in self.state.get("versions", {})}

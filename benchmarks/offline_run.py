@@ -48,12 +48,16 @@ def imported(args: list[str], modules: tuple[str, ...]) -> list[str]:
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
         f"print('\\n' + repr(sorted(m for m in {modules!r} if m in sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
     return eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own repr of a list
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if not SCRIPT.exists():
@@ -61,17 +65,34 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         runs = str(Path(tmp) / "runs")
-        base = [str(SCRIPT), "run", "--file", str(STORY), "--panels", "6", "--runs-dir", runs, "--json", "-q"]
+        base = [
+            str(SCRIPT),
+            "run",
+            "--file",
+            str(STORY),
+            "--panels",
+            "6",
+            "--runs-dir",
+            runs,
+            "--json",
+            "-q",
+        ]
         results = {
             "help_s": median_of([str(SCRIPT), "--help"], args.repeat),
             "offline_run_6_panels_s": median_of(base, args.repeat),
-            "offline_run_6_panels_drift_0.5_s": median_of([*base, "--generator", "sketch?drift=0.5"], args.repeat),
+            "offline_run_6_panels_drift_0.5_s": median_of(
+                [*base, "--generator", "sketch?drift=0.5"], args.repeat
+            ),
         }
         _, proc = timed([*base, "--generator", "sketch?drift=0.5"])
         summary = json.loads(proc.stdout.strip().splitlines()[-1])
-        results["drift_run"] = {k: summary[k] for k in ("consistency_index", "rounds", "findings", "repairs")}
+        results["drift_run"] = {
+            k: summary[k] for k in ("consistency_index", "rounds", "findings", "repairs")
+        }
         results["help_imports"] = imported(["--help"], ("torch", "langgraph"))
-        results["run_imports"] = imported(["run", "--file", str(STORY), "--runs-dir", runs, "-q"], ("torch",))
+        results["run_imports"] = imported(
+            ["run", "--file", str(STORY), "--runs-dir", runs, "-q"], ("torch",)
+        )
     results["cpu_count"] = os.cpu_count()
     results["python"] = sys.version.split()[0]
     print(json.dumps(results, indent=2))

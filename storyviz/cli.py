@@ -134,7 +134,8 @@ class _Progress:
             flagged = ", ".join(d.get("flagged", [])) or "none"
             self._line(
                 f"audit round {d.get('round')}: {len(d.get('audited', []))} panels, "
-                f"{d.get('findings')} findings, consistency index {d.get('consistency_index'):.3f}, "
+                f"{d.get('findings')} findings, "
+                f"consistency index {d.get('consistency_index'):.3f}, "
                 f"flagged: {flagged}"
             )
         elif event.event == "repair_planned":
@@ -278,7 +279,7 @@ def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     from storyviz.run_store import RunStore, process_alive
 
     store = RunStore(_settings(runs_dir=runs_dir).runs_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in store.list():
         status = m.status
         if status == "running" and not process_alive(m.pid):
@@ -301,7 +302,9 @@ def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
         typer.echo(f"no runs in {store.root}")
         return
     width = max(len(r["run_id"]) for r in rows)
-    typer.echo(f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY")
+    typer.echo(
+        f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY"
+    )
     for r in rows:
         ci = "" if r["consistency_index"] is None else f"{r['consistency_index']:.3f}"
         typer.echo(

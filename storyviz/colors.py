@@ -66,8 +66,22 @@ DEFAULT_SKIN: RGB = (232, 196, 166)
 # Distinct fallback colours for characters whose story gives none, picked far apart in Lab so
 # the sketch renderer and the auditor can still tell characters apart.
 FALLBACK_PALETTE: tuple[str, ...] = (
-    "blue", "orange", "green", "purple", "teal", "crimson", "golden", "pink",
-    "navy", "olive", "turquoise", "maroon", "lavender", "lime", "brown", "silver",
+    "blue",
+    "orange",
+    "green",
+    "purple",
+    "teal",
+    "crimson",
+    "golden",
+    "pink",
+    "navy",
+    "olive",
+    "turquoise",
+    "maroon",
+    "lavender",
+    "lime",
+    "brown",
+    "silver",
 )
 
 

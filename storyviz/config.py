@@ -46,9 +46,13 @@ class Settings(BaseSettings):
     reading_order: ReadingOrder = "ltr"
     page_size: PageSize = "A4"
     panel_size: int = Field(default=512, ge=64, le=4096, description="long side of a render, px")
-    max_rounds: int = Field(default=3, ge=0, le=20, description="repair rounds after the first audit")
+    max_rounds: int = Field(
+        default=3, ge=0, le=20, description="repair rounds after the first audit"
+    )
     max_attempts: int = Field(default=2, ge=1, le=20, description="repairs per panel")
-    threshold: float = Field(default=0.8, ge=0.0, le=1.0, description="panel score below which it is repaired")
+    threshold: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="panel score below which it is repaired"
+    )
     max_concurrency: int = Field(default=4, ge=1, le=64, description="panels rendered at once")
 
     @field_validator("planner", "generator", "auditor", "repairer")

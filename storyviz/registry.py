@@ -55,14 +55,17 @@ class BackendSpec:
         try:
             return kind(raw)
         except (TypeError, ValueError) as exc:
-            raise BackendError(f"backend {self.name!r}: option {key}={raw!r} is invalid ({exc})") from None
+            raise BackendError(
+                f"backend {self.name!r}: option {key}={raw!r} is invalid ({exc})"
+            ) from None
 
     def check_options(self, allowed: set[str] | frozenset[str]) -> None:
         unknown = sorted(set(self.options) - set(allowed))
         if unknown:
             known = ", ".join(sorted(allowed)) or "none"
             raise BackendError(
-                f"backend {self.name!r} does not take option(s) {', '.join(unknown)}; it takes: {known}"
+                f"backend {self.name!r} does not take option(s) {', '.join(unknown)}; "
+                f"it takes: {known}"
             )
 
 
@@ -110,7 +113,7 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
     "generator": {
         "sketch": BackendEntry(
             "storyviz.generators.sketch:SketchGenerator",
-            "deterministic Pillow storyboard renderer; ?drift=0..1 perturbs first renders (demo aid)",
+            "deterministic Pillow storyboard; ?drift=0..1 perturbs first renders (demo aid)",
         ),
     },
     "auditor": {

@@ -108,8 +108,10 @@ class Run:
         _atomic_write_bytes(target, buf.getvalue())
         return relative
 
-    def save_panel(self, panel_id: str, version: int, image: Image, *, replace: bool = False) -> str:
-        """Write ``panels/<panel>_v<N>.png``; ``replace`` is only for re-doing an unrecorded render."""
+    def save_panel(
+        self, panel_id: str, version: int, image: Image, *, replace: bool = False
+    ) -> str:
+        """Write ``panels/<panel>_v<N>.png``; ``replace`` only re-does an unrecorded render."""
         return self._save_image(f"panels/{panel_id}_v{version}.png", image, overwrite=replace)
 
     def save_reference(self, character_id: str, image: Image) -> str:
@@ -131,7 +133,9 @@ class Run:
         except FileNotFoundError:
             raise RunStoreError(f"run {self.run_id} has no {MANIFEST_FILE}") from None
         except ValidationError as exc:
-            raise RunStoreError(f"run {self.run_id}: {MANIFEST_FILE} is damaged ({exc.errors()[0]['msg']})") from None
+            raise RunStoreError(
+                f"run {self.run_id}: {MANIFEST_FILE} is damaged ({exc.errors()[0]['msg']})"
+            ) from None
 
     def update_manifest(self, **changes: Any) -> RunManifest:
         with self._lock:
@@ -186,7 +190,9 @@ class RunStore:
             probe.unlink()
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            raise RunStoreError(f"cannot write to the runs directory {self.root}: {reason}") from None
+            raise RunStoreError(
+                f"cannot write to the runs directory {self.root}: {reason}"
+            ) from None
         run = Run(run_dir)
         run.write_model(REQUEST_FILE, request)
         manifest = RunManifest(run_id=run_id, request=request, pid=os.getpid(), **manifest_fields)
@@ -219,7 +225,7 @@ class RunStore:
 
 
 def process_alive(pid: int | None) -> bool:
-    """Whether a recorded run process still exists (a 'running' run whose process died was cut off)."""
+    """Whether a run's process still lives: a 'running' run whose process died was cut off."""
     if not pid:
         return False
     try:

@@ -33,7 +33,7 @@ def utc_now() -> str:
 
 
 class Model(BaseModel):
-    """Strict about unknown fields so a typo in a plan or a config is an error, not a silent drop."""
+    """Strict about unknown fields: a typo in a plan/config is an error, not a silent drop."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -53,7 +53,9 @@ NormBox = Annotated[Box, Field(description="[x0, y0, x1, y1], normalised to 0..1
 
 class StoryRequest(Model):
     story: str
-    panels: int | None = Field(default=None, description="panel count; None lets the planner decide")
+    panels: int | None = Field(
+        default=None, description="panel count; None lets the planner decide"
+    )
     style: str = "storyboard sketch"
     reading_order: ReadingOrder = "ltr"
     page_size: PageSize = "A4"

@@ -11,11 +11,22 @@ from typing import Any
 STORYVIZ = [sys.executable, "-m", "storyviz"]
 
 
-def storyviz(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-             stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def storyviz(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*STORYVIZ, *args], capture_output=True, text=True, cwd=cwd, env=env, input=stdin,
-        timeout=timeout, check=False,
+        [*STORYVIZ, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -8,10 +8,11 @@ import pytest
 
 MIA_STORY = (
     "A shy girl named Mia, with red hair and a yellow raincoat, walks home from school in the "
-    "rain. She finds a small silver robot dog shivering under a bench. \"Are you lost?\" Mia asks. "
+    'rain. She finds a small silver robot dog shivering under a bench. "Are you lost?" Mia asks. '
     "The robot dog wags its tail and beeps. She names him Bolt. Together they run through the "
     "puddles of the evening street. At home, Mia dries Bolt with a towel in the kitchen. "
-    "\"You can stay with me,\" she whispers. That night, Bolt's eyes glow softly as Mia falls asleep."
+    '"You can stay with me," she whispers. '
+    "That night, Bolt's eyes glow softly as Mia falls asleep."
 )
 
 

@@ -8,12 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import assert_one_line_error, last_json, storyviz
 
 pytestmark = pytest.mark.slow
 
-EXPECTED_FILES = ("request.json", "plan.json", "manifest.json", "audit.json", "events.jsonl", "report.html")
+EXPECTED_FILES = (
+    "request.json",
+    "plan.json",
+    "manifest.json",
+    "audit.json",
+    "events.jsonl",
+    "report.html",
+)
 
 
 def test_help_lists_the_commands_without_heavy_imports() -> None:
@@ -36,20 +42,44 @@ def test_help_lists_the_commands_without_heavy_imports() -> None:
 def test_offline_run_writes_a_complete_run_folder(tmp_path: Path, mia_story: str) -> None:
     story = tmp_path / "story.txt"
     story.write_text(mia_story)
-    summary = last_json(storyviz("run", "--file", str(story), "--panels", "6", "--runs-dir", str(tmp_path / "r"), "--json"))
-    assert {"run_id", "run_dir", "status", "panels", "consistency_index", "rounds", "findings", "repairs"} <= set(summary)
+    summary = last_json(
+        storyviz(
+            "run",
+            "--file",
+            str(story),
+            "--panels",
+            "6",
+            "--runs-dir",
+            str(tmp_path / "r"),
+            "--json",
+        )
+    )
+    assert {
+        "run_id",
+        "run_dir",
+        "status",
+        "panels",
+        "consistency_index",
+        "rounds",
+        "findings",
+        "repairs",
+    } <= set(summary)
     assert summary["status"] == "completed" and summary["panels"] == 6
     run_dir = Path(summary["run_dir"])
     for name in EXPECTED_FILES:
         assert (run_dir / name).is_file(), name
-    assert sorted(p.name for p in (run_dir / "panels").glob("*_v1.png")) == [f"p0{i}_v1.png" for i in range(1, 7)]
+    assert sorted(p.name for p in (run_dir / "panels").glob("*_v1.png")) == [
+        f"p0{i}_v1.png" for i in range(1, 7)
+    ]
     assert list((run_dir / "pages").glob("page_*.png"))
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed"
     assert set(manifest["backends"]) == {"planner", "generator", "auditor", "repairer"}
     assert "panel.j2" in manifest["prompt_hashes"] and manifest["versions"]["python"]
     assert manifest["costs"]["seconds"]["render"] > 0
-    events = [json.loads(line)["event"] for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line)["event"] for line in (run_dir / "events.jsonl").read_text().splitlines()
+    ]
     for event in ("planned", "rendered", "audited", "composed", "reported"):
         assert event in events
     html = (run_dir / "report.html").read_text()
@@ -57,9 +87,19 @@ def test_offline_run_writes_a_complete_run_folder(tmp_path: Path, mia_story: str
 
 
 def test_drift_demo_shows_findings_repairs_and_recovers(tmp_path: Path, mia_story: str) -> None:
-    summary = last_json(storyviz(
-        "run", mia_story, "--panels", "6", "--generator", "sketch?drift=0.5", "--runs-dir", str(tmp_path / "r"), "--json",
-    ))
+    summary = last_json(
+        storyviz(
+            "run",
+            mia_story,
+            "--panels",
+            "6",
+            "--generator",
+            "sketch?drift=0.5",
+            "--runs-dir",
+            str(tmp_path / "r"),
+            "--json",
+        )
+    )
     assert summary["findings"] >= 1 and summary["repairs"] >= 1
     assert summary["consistency_index"] >= 0.8
     run_dir = Path(summary["run_dir"])
@@ -78,7 +118,9 @@ def test_drift_demo_shows_findings_repairs_and_recovers(tmp_path: Path, mia_stor
 
 def test_story_from_stdin_and_runs_listing_and_report_path(tmp_path: Path, mia_story: str) -> None:
     runs = str(tmp_path / "r")
-    summary = last_json(storyviz("run", "--file", "-", "--runs-dir", runs, "--json", "-q", stdin=mia_story))
+    summary = last_json(
+        storyviz("run", "--file", "-", "--runs-dir", runs, "--json", "-q", stdin=mia_story)
+    )
     listed = last_json(storyviz("runs", "--runs-dir", runs, "--json"))
     assert [r["run_id"] for r in listed] == [summary["run_id"]]
     assert listed[0]["status"] == "completed"
@@ -108,7 +150,10 @@ def _run_dirs(root: Path) -> list[Path]:
         (["run", "   \n  "], ["empty"]),
         (["run", "Mia walks.", "--panels", "0"], ["panels must be between 1 and 60"]),
         (["run", "Mia walks.", "--panels", "10000"], ["panels must be between 1 and 60"]),
-        (["run", "Mia walks.", "--generator", "dalle-9000"], ["unknown generator backend", "sketch"]),
+        (
+            ["run", "Mia walks.", "--generator", "dalle-9000"],
+            ["unknown generator backend", "sketch"],
+        ),
         (["run", "Mia walks.", "--planner", "sketch?x"], []),
         (["run", "Mia walks.", "--generator", "sketch?drift=2"], ["drift"]),
         (["run", "--file", "does-not-exist.txt"], ["cannot read story file", "No such file"]),
@@ -119,7 +164,9 @@ def _run_dirs(root: Path) -> list[Path]:
         (["report", "no-such-run"], ["no run"]),
     ],
 )
-def test_bad_input_is_one_line_and_leaves_no_run(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
+def test_bad_input_is_one_line_and_leaves_no_run(
+    tmp_path: Path, args: list[str], fragments: list[str]
+) -> None:
     runs = tmp_path / "r"
     proc = storyviz(*args, "--runs-dir", str(runs))
     assert_one_line_error(proc, *fragments)
@@ -130,15 +177,21 @@ def test_huge_story_file_and_unreadable_and_binary_files(tmp_path: Path) -> None
     runs = tmp_path / "r"
     huge = tmp_path / "huge.txt"
     huge.write_text("Mia walks. " * 20_000)
-    assert_one_line_error(storyviz("run", "--file", str(huge), "--runs-dir", str(runs)), "the limit is 50,000")
+    assert_one_line_error(
+        storyviz("run", "--file", str(huge), "--runs-dir", str(runs)), "the limit is 50,000"
+    )
     binary = tmp_path / "story.bin"
     binary.write_bytes(b"\xff\xfe\x00\x81" * 10)
-    assert_one_line_error(storyviz("run", "--file", str(binary), "--runs-dir", str(runs)), "not UTF-8")
+    assert_one_line_error(
+        storyviz("run", "--file", str(binary), "--runs-dir", str(runs)), "not UTF-8"
+    )
     if os.geteuid() != 0:  # root reads anything
         locked = tmp_path / "locked.txt"
         locked.write_text("Mia walks.")
         locked.chmod(0)
-        assert_one_line_error(storyviz("run", "--file", str(locked), "--runs-dir", str(runs)), "cannot read")
+        assert_one_line_error(
+            storyviz("run", "--file", str(locked), "--runs-dir", str(runs)), "cannot read"
+        )
     assert _run_dirs(runs) == []
 
 

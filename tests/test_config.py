@@ -12,12 +12,21 @@ from storyviz.errors import BackendError, ConfigError
 
 def test_defaults_are_the_offline_backends() -> None:
     s = load_settings()
-    assert (s.planner, s.generator, s.auditor, s.repairer) == ("offline", "sketch", "offline", "offline")
+    assert (s.planner, s.generator, s.auditor, s.repairer) == (
+        "offline",
+        "sketch",
+        "offline",
+        "offline",
+    )
     assert s.runs_dir == Path("runs")
 
 
-def test_precedence_toml_then_env_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "storyviz.toml").write_text('generator = "sketch?drift=0.2"\nmax_rounds = 5\nseed = 3\n')
+def test_precedence_toml_then_env_then_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "storyviz.toml").write_text(
+        'generator = "sketch?drift=0.2"\nmax_rounds = 5\nseed = 3\n'
+    )
     s = load_settings()
     assert (s.generator, s.max_rounds, s.seed) == ("sketch?drift=0.2", 5, 3)
     monkeypatch.setenv("STORYVIZ_MAX_ROUNDS", "7")
@@ -26,7 +35,9 @@ def test_precedence_toml_then_env_then_flags(tmp_path: Path, monkeypatch: pytest
     assert load_settings(max_rounds=None).max_rounds == 7  # None means "flag not given"
 
 
-def test_config_file_can_be_named_by_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_file_can_be_named_by_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tmp_path / "elsewhere.toml"
     cfg.write_text("threshold = 0.5\n")
     monkeypatch.setenv("STORYVIZ_CONFIG", str(cfg))

@@ -33,16 +33,27 @@ class ScriptedPlanner:
 
     def plan(self, request: StoryRequest) -> StoryPlan:
         mia = CharacterSheet(
-            id="mia", name="Mia", description="a girl with red hair",
-            attributes=CharacterAttributes(hair="red hair", colors={"hair": "red", "outfit": "yellow"}),
+            id="mia",
+            name="Mia",
+            description="a girl with red hair",
+            attributes=CharacterAttributes(
+                hair="red hair", colors={"hair": "red", "outfit": "yellow"}
+            ),
         )
         panels = [
-            PanelSpec(id=f"p0{i}", beat=f"beat {i}", setting="street",
-                      cast=[CastMember(character_id="mia", box=(0.3, 0.2, 0.7, 0.95))])
+            PanelSpec(
+                id=f"p0{i}",
+                beat=f"beat {i}",
+                setting="street",
+                cast=[CastMember(character_id="mia", box=(0.3, 0.2, 0.7, 0.95))],
+            )
             for i in (1, 2, 3)
         ]
         return StoryPlan(
-            title="t", style=request.style, characters=[mia], panels=panels,
+            title="t",
+            style=request.style,
+            characters=[mia],
+            panels=panels,
             pages=[PageSpec(index=1, template="wide-top-3", panel_ids=["p01", "p02", "p03"])],
         )
 
@@ -56,7 +67,9 @@ class ScriptedGenerator:
     def render(self, request: RenderRequest) -> RenderResult:
         self.calls.append((request.kind, request.target_id, request.version))
         colour = (40 * request.version, 100, 150)
-        return RenderResult(Image.new("RGB", (request.width, request.height), colour), info={"scripted": True})
+        return RenderResult(
+            Image.new("RGB", (request.width, request.height), colour), info={"scripted": True}
+        )
 
 
 class ScriptedAuditor:
@@ -76,20 +89,38 @@ class ScriptedAuditor:
             score = self.script.get((item.panel.id, item.version), 1.0)
             findings = []
             if score < 1.0:
-                findings.append(Finding(
-                    id=f"{item.panel.id}-v{item.version}-f1", panel_id=item.panel.id, character_id="mia",
-                    kind="attribute", attribute="hair", expected="red", observed="blue", severity="major",
-                    evidence="scripted", auditor=self.spec,
-                ))
-            out.append(PanelAudit(panel_id=item.panel.id, version=item.version, score=score,
-                                  character_scores={"mia": score}, findings=findings))
+                findings.append(
+                    Finding(
+                        id=f"{item.panel.id}-v{item.version}-f1",
+                        panel_id=item.panel.id,
+                        character_id="mia",
+                        kind="attribute",
+                        attribute="hair",
+                        expected="red",
+                        observed="blue",
+                        severity="major",
+                        evidence="scripted",
+                        auditor=self.spec,
+                    )
+                )
+            out.append(
+                PanelAudit(
+                    panel_id=item.panel.id,
+                    version=item.version,
+                    score=score,
+                    character_scores={"mia": score},
+                    findings=findings,
+                )
+            )
         return out
 
 
 def _run(tmp_path: Path, script: dict[tuple[str, int], float], **limits: object):
     generator, auditor = ScriptedGenerator(), ScriptedAuditor(script)
     backends = Backends(
-        planner=ScriptedPlanner(), generator=generator, auditor=auditor,
+        planner=ScriptedPlanner(),
+        generator=generator,
+        auditor=auditor,
         repairer=RuleRepairer(parse_backend("offline")),
     )
     settings = load_settings(runs_dir=tmp_path / "runs", **limits)
@@ -97,10 +128,17 @@ def _run(tmp_path: Path, script: dict[tuple[str, int], float], **limits: object)
     return result, generator, auditor
 
 
-def test_exactly_one_flagged_panel_is_repaired_once_and_only_it_is_reaudited(tmp_path: Path) -> None:
+def test_exactly_one_flagged_panel_is_repaired_once_and_only_it_is_reaudited(
+    tmp_path: Path,
+) -> None:
     result, generator, auditor = _run(tmp_path, {("p02", 1): 0.4})
     panel_calls = [c for c in generator.calls if c[0] == "panel"]
-    assert sorted(panel_calls) == [("panel", "p01", 1), ("panel", "p02", 1), ("panel", "p02", 2), ("panel", "p03", 1)]
+    assert sorted(panel_calls) == [
+        ("panel", "p01", 1),
+        ("panel", "p02", 1),
+        ("panel", "p02", 2),
+        ("panel", "p03", 1),
+    ]
     assert [c for c in generator.calls if c[0] == "reference"] == [("reference", "mia", 1)]
     assert auditor.rounds == [[("p01", 1), ("p02", 1), ("p03", 1)], [("p02", 2)]]
     assert result.status == "completed"
@@ -115,7 +153,14 @@ def test_exactly_one_flagged_panel_is_repaired_once_and_only_it_is_reaudited(tmp
     assert audit["current"] == {"p01": 1, "p02": 2, "p03": 1}
     assert audit["versions"]["p02"][1]["repair"]["strategy"] == "reprompt"
     assert any("red hair" in e for e in audit["versions"]["p02"][1]["parameters"]["emphasis"])
-    for name in ("request.json", "plan.json", "manifest.json", "events.jsonl", "report.html", "pages/page_01.png"):
+    for name in (
+        "request.json",
+        "plan.json",
+        "manifest.json",
+        "events.jsonl",
+        "report.html",
+        "pages/page_01.png",
+    ):
         assert (result.run_dir / name).is_file(), name
     assert (result.run_dir / "panels" / "p02_v2.png").is_file()
 
@@ -148,7 +193,9 @@ def test_a_failing_backend_marks_the_run_failed_and_keeps_what_was_made(tmp_path
             raise RuntimeError("auditor fell over")
 
     backends = Backends(
-        planner=ScriptedPlanner(), generator=ScriptedGenerator(), auditor=Exploding({}),
+        planner=ScriptedPlanner(),
+        generator=ScriptedGenerator(),
+        auditor=Exploding({}),
         repairer=RuleRepairer(parse_backend("offline")),
     )
     settings = load_settings(runs_dir=tmp_path / "runs")

@@ -9,8 +9,8 @@ import sys
 import time
 
 import pytest
-from storyviz.agents.planner.offline import OfflinePlanner
 
+from storyviz.agents.planner.offline import OfflinePlanner
 from storyviz.colors import COLOR_RGB, FALLBACK_PALETTE, SKIN_RGB
 from storyviz.errors import BackendError
 from storyviz.layouts import TEMPLATES

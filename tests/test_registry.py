@@ -17,14 +17,24 @@ from storyviz.registry import BackendEntry, BackendSpec, build, parse_backend, r
         ("offline", "offline", None, {}),
         ("sketch?drift=0.5", "sketch", None, {"drift": "0.5"}),
         ("openai:gpt-4.1-mini", "openai", "gpt-4.1-mini", {}),
-        ("gemini:gemini-2.5-flash?temperature=0.2", "gemini", "gemini-2.5-flash", {"temperature": "0.2"}),
+        (
+            "gemini:gemini-2.5-flash?temperature=0.2",
+            "gemini",
+            "gemini-2.5-flash",
+            {"temperature": "0.2"},
+        ),
         (
             "openai-compat:http://127.0.0.1:11434/v1#llama3.1",
             "openai-compat",
             "http://127.0.0.1:11434/v1#llama3.1",
             {},
         ),
-        ("diffusers:/path/to/local/model?steps=4&guidance=0", "diffusers", "/path/to/local/model", {"steps": "4", "guidance": "0"}),
+        (
+            "diffusers:/path/to/local/model?steps=4&guidance=0",
+            "diffusers",
+            "/path/to/local/model",
+            {"steps": "4", "guidance": "0"},
+        ),
         ("  Sketch  ", "sketch", None, {}),
     ],
 )
@@ -33,7 +43,9 @@ def test_parse_backend(text: str, name: str, model: str | None, options: dict[st
     assert (spec.name, spec.model, dict(spec.options)) == (name, model, options)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "9lives", "sketch:", "sketch?drift", "sketch?a=1&a=2", "bad name"])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "9lives", "sketch:", "sketch?drift", "sketch?a=1&a=2", "bad name"]
+)
 def test_malformed_backend_strings_raise_a_clear_error(text: str) -> None:
     with pytest.raises(BackendError):
         parse_backend(text)
@@ -66,7 +78,11 @@ def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) ->
     from storyviz import registry
 
     monkeypatch.setitem(registry._REGISTRY, "generator", dict(registry._REGISTRY["generator"]))
-    register("generator", "needs-extra", BackendEntry("storyviz_no_such_module:Thing", "test", extra="diffusers"))
+    register(
+        "generator",
+        "needs-extra",
+        BackendEntry("storyviz_no_such_module:Thing", "test", extra="diffusers"),
+    )
     with pytest.raises(BackendError, match=r'pip install "storyviz\[diffusers\]"'):
         build("generator", "needs-extra")
 
@@ -75,7 +91,8 @@ def test_resolving_and_listing_backends_imports_nothing_heavy() -> None:
     code = (
         "import sys; from storyviz import registry; "
         "[registry.resolve(r, registry.DEFAULTS[r]) for r in registry.ROLES]; "
-        "print(sorted(m for m in ('torch', 'langgraph', 'diffusers', 'openai') if m in sys.modules))"
+        "heavy = ('torch', 'langgraph', 'diffusers', 'openai'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

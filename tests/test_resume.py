@@ -6,12 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import STORYVIZ, last_json, storyviz
 
 pytestmark = pytest.mark.slow
@@ -35,7 +33,9 @@ def _events(run_dir: Path) -> list[dict]:
 def _final_images(run_dir: Path) -> dict[str, bytes]:
     audit = json.loads((run_dir / "audit.json").read_text())
     images = {
-        pid: (run_dir / next(v["path"] for v in audit["versions"][pid] if v["version"] == n)).read_bytes()
+        pid: (
+            run_dir / next(v["path"] for v in audit["versions"][pid] if v["version"] == n)
+        ).read_bytes()
         for pid, n in audit["current"].items()
     }
     for page in sorted((run_dir / "pages").glob("*.png")):
@@ -48,13 +48,17 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path, mia_stor
     story.write_text(mia_story)
     common = ["run", "--file", str(story), "--panels", "6", "--seed", "11", "--json", "-q"]
 
-    reference = last_json(storyviz(*common, "--generator", DRIFT, "--runs-dir", str(tmp_path / "a")))
+    reference = last_json(
+        storyviz(*common, "--generator", DRIFT, "--runs-dir", str(tmp_path / "a"))
+    )
 
     runs = tmp_path / "b"
     env = {**os.environ, "STORYVIZ_MAX_CONCURRENCY": "1"}
     proc = subprocess.Popen(
         [*STORYVIZ, *common, "--generator", f"{DRIFT}&delay=0.5", "--runs-dir", str(runs)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     deadline = time.monotonic() + 60
     run_dir = None
@@ -81,7 +85,11 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path, mia_stor
     listed = last_json(storyviz("runs", "--runs-dir", str(runs), "--json"))
     assert listed[0]["status"] == "interrupted"
 
-    resumed = last_json(storyviz("resume", run_dir.name, "--runs-dir", str(runs), "--generator", DRIFT, "--json", "-q"))
+    resumed = last_json(
+        storyviz(
+            "resume", run_dir.name, "--runs-dir", str(runs), "--generator", DRIFT, "--json", "-q"
+        )
+    )
     assert resumed["status"] == "completed"
 
     events = _events(run_dir)
@@ -90,7 +98,9 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path, mia_stor
     assert not {e["panel_id"] for e in after} & before, "finished panels were rendered again"
     assert len(after) == 6 - len(before)
 
-    assert (run_dir / "plan.json").read_text() == (Path(reference["run_dir"]) / "plan.json").read_text()
+    assert (run_dir / "plan.json").read_text() == (
+        Path(reference["run_dir"]) / "plan.json"
+    ).read_text()
     assert _final_images(run_dir) == _final_images(Path(reference["run_dir"]))
     for key in ("panels", "consistency_index", "rounds", "findings", "repairs"):
         assert resumed[key] == reference[key], key

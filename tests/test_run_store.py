@@ -18,7 +18,9 @@ def _store(tmp_path: Path) -> RunStore:
 
 
 def test_create_writes_request_and_running_manifest(tmp_path: Path) -> None:
-    run = _store(tmp_path).create(StoryRequest(story="Mia walks home."), {"backends": {"planner": "offline"}})
+    run = _store(tmp_path).create(
+        StoryRequest(story="Mia walks home."), {"backends": {"planner": "offline"}}
+    )
     assert (run.dir / "request.json").is_file()
     manifest = run.manifest()
     assert manifest.status == "running"

@@ -35,8 +35,12 @@ def _plan() -> StoryPlan:
         name="Mia",
         description="a shy girl with red hair and a yellow raincoat",
         attributes=CharacterAttributes(
-            species="human", age="child", hair="red hair", outfit="yellow raincoat",
-            colors={"hair": "red", "outfit": "yellow"}, accessories=["umbrella"],
+            species="human",
+            age="child",
+            hair="red hair",
+            outfit="yellow raincoat",
+            colors={"hair": "red", "outfit": "yellow"},
+            accessories=["umbrella"],
         ),
         reference_prompt="Mia, full body",
         seed=7,
@@ -64,39 +68,75 @@ def _plan() -> StoryPlan:
 
 def _finding() -> Finding:
     return Finding(
-        id="p01-v1-f1", panel_id="p01", character_id="mia", kind="attribute", attribute="hair",
-        expected="red", observed="blue", severity="major", region=(0.3, 0.3, 0.6, 0.45),
-        evidence="hair region ~ blue", suggestion="restore red hair", auditor="offline",
+        id="p01-v1-f1",
+        panel_id="p01",
+        character_id="mia",
+        kind="attribute",
+        attribute="hair",
+        expected="red",
+        observed="blue",
+        severity="major",
+        region=(0.3, 0.3, 0.6, 0.45),
+        evidence="hair region ~ blue",
+        suggestion="restore red hair",
+        auditor="offline",
     )
 
 
 def _examples() -> list[BaseModel]:
     plan = _plan()
     finding = _finding()
-    action = RepairAction(panel_id="p01", strategy="reprompt", parameters={"seed": 3}, finding_ids=[finding.id])
-    audit = PanelAudit(panel_id="p01", version=1, score=0.4, character_scores={"mia": 0.4}, findings=[finding])
+    action = RepairAction(
+        panel_id="p01", strategy="reprompt", parameters={"seed": 3}, finding_ids=[finding.id]
+    )
+    audit = PanelAudit(
+        panel_id="p01", version=1, score=0.4, character_scores={"mia": 0.4}, findings=[finding]
+    )
     version = PanelVersion(
-        panel_id="p01", version=2, path="panels/p01_v2.png", seed=3, prompt="x", backend="sketch",
-        score=1.0, repair=action,
+        panel_id="p01",
+        version=2,
+        path="panels/p01_v2.png",
+        seed=3,
+        prompt="x",
+        backend="sketch",
+        score=1.0,
+        repair=action,
     )
     request = StoryRequest(story="Mia walks.", panels=3, seed=5, reading_order="rtl")
     return [
         request,
         plan,
         RenderRequest(
-            target_id="p01", prompt="p", panel=plan.panels[0], characters=plan.characters,
+            target_id="p01",
+            prompt="p",
+            panel=plan.panels[0],
+            characters=plan.characters,
             regions=[RegionPrompt(box=(0.1, 0.1, 0.5, 0.9), prompt="Mia", character_id="mia")],
-            references={"mia": "references/mia.png"}, init_image="panels/p01_v1.png", strength=0.4,
+            references={"mia": "references/mia.png"},
+            init_image="panels/p01_v1.png",
+            strength=0.4,
         ),
         finding,
         audit,
         action,
         version,
         AuditLog(
-            threshold=0.8, max_rounds=3,
-            rounds=[AuditRound(round=0, audited=["p01"], audits={"p01": audit}, consistency_index=0.4,
-                               panel_scores={"p01": 0.4}, flagged=["p01"], repairs=[action])],
-            versions={"p01": [version]}, current={"p01": 2}, consistency_index=1.0,
+            threshold=0.8,
+            max_rounds=3,
+            rounds=[
+                AuditRound(
+                    round=0,
+                    audited=["p01"],
+                    audits={"p01": audit},
+                    consistency_index=0.4,
+                    panel_scores={"p01": 0.4},
+                    flagged=["p01"],
+                    repairs=[action],
+                )
+            ],
+            versions={"p01": [version]},
+            current={"p01": 2},
+            consistency_index=1.0,
         ),
         RunManifest(run_id="r1", request=request, costs=Costs(llm_calls=2, seconds={"plan": 0.1})),
         RunEvent(event="rendered", step="render", panel_id="p01", version=1, seconds=0.02),
@@ -136,10 +176,18 @@ def test_bad_boxes_are_rejected(box: tuple[float, float, float, float]) -> None:
 
 def test_plan_rejects_unknown_cast_and_speakers_and_unpaged_panels() -> None:
     data = _plan().model_dump()
-    bad_cast = {**data, "panels": [{**data["panels"][0], "cast": [{"character_id": "zed", "box": (0.1, 0.1, 0.5, 0.9)}]}]}
+    bad_cast = {
+        **data,
+        "panels": [
+            {**data["panels"][0], "cast": [{"character_id": "zed", "box": (0.1, 0.1, 0.5, 0.9)}]}
+        ],
+    }
     with pytest.raises(ValidationError, match="unknown character 'zed'"):
         StoryPlan.model_validate(bad_cast)
-    bad_speaker = {**data, "panels": [{**data["panels"][0], "dialogue": [{"speaker_id": "zed", "text": "hi"}]}]}
+    bad_speaker = {
+        **data,
+        "panels": [{**data["panels"][0], "dialogue": [{"speaker_id": "zed", "text": "hi"}]}],
+    }
     with pytest.raises(ValidationError, match="unknown speaker"):
         StoryPlan.model_validate(bad_speaker)
     with pytest.raises(ValidationError, match="exactly one page"):

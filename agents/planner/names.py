@@ -18,7 +18,6 @@ from storyviz.agents.planner.dialogue import SPEECH_VERBS
 from storyviz.agents.planner.looks import CREATURES, PART_WORDS
 from storyviz.agents.planner.scene_words import SETTINGS, TIMES, WEATHER
 from storyviz.agents.planner.text import WORD_RE, looks_like_verb, wordset
-
 from storyviz.colors import COLOR_RGB
 
 TITLES: dict[str, str | None] = {

@@ -18,7 +18,6 @@ from storyviz.agents.planner.scenes import Scene, SceneTracker
 from storyviz.agents.planner.sheets import build_sheets, select_characters
 from storyviz.agents.planner.staging import figure_of
 from storyviz.agents.planner.text import normalise_story, shorten, squash
-
 from storyviz.errors import BackendError
 from storyviz.layouts import MAX_PANELS_PER_PAGE, choose_template, paginate
 from storyviz.registry import BackendSpec

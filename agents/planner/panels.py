@@ -25,7 +25,6 @@ from storyviz.agents.planner.staging import (
     layout_boxes,
 )
 from storyviz.agents.planner.text import shorten, squash
-
 from storyviz.schemas import CastMember, DialogueLine, PanelSpec, ReadingOrder, Shot
 
 MAX_CAPTION_CHARS = 140

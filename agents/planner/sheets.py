@@ -14,7 +14,6 @@ from typing import Literal
 from storyviz.agents.planner.characters import CharacterDraft
 from storyviz.agents.planner.looks import describe
 from storyviz.agents.planner.text import shorten, slugify, stable_seed
-
 from storyviz.colors import COLOR_RGB, FALLBACK_PALETTE
 from storyviz.schemas import CharacterAttributes, CharacterSheet
 

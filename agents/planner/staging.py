@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storyviz.agents.planner.text import FUNCTION_WORDS, WORD_RE, looks_like_verb, shorten, wordset
-
 from storyviz.schemas import Box, CharacterAttributes, ReadingOrder, Shot
 
 MAX_ON_SCREEN = 4
