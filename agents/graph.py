@@ -253,9 +253,7 @@ def compose_pages(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     for pid, version in view.current().items():
         with Image.open(ctx.run.path(version.path)) as im:
             images[pid] = im.convert("RGB")
-    pages = compose(view.plan, images)
-    ctx.run.clear_pages()
-    paths = [ctx.run.save_page(i, page) for i, page in enumerate(pages, start=1)]
+    paths = ctx.run.save_pages(compose(view.plan, images))
     ctx.run.emit("composed", "compose", seconds=_elapsed(t0), detail={"pages": len(paths)})
     return {"pages": paths, "timings": {"compose": _elapsed(t0)}}
 

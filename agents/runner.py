@@ -22,6 +22,7 @@ from storyviz import registry
 from storyviz.agents.render_requests import prompt_hashes
 from storyviz.config import Settings
 from storyviz.errors import StoryvizError
+from storyviz.importing import bulk_import
 from storyviz.protocols import Auditor, Generator, Planner, Repairer
 from storyviz.run_store import Run, RunStore
 from storyviz.schemas import RunEvent, RunManifest, StoryRequest
@@ -160,10 +161,7 @@ def resume_run(
 def _execute(
     run: Run, settings: Settings, backends: Backends, state: dict[str, Any], *, fresh: bool
 ) -> RunOutcome:
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from storyviz.agents.graph import PipelineContext, build_graph
-
+    SqliteSaver, PipelineContext, build_graph = _import_graph_runtime()
     context = PipelineContext(
         run=run,
         planner=backends.planner,
@@ -196,6 +194,14 @@ def _execute(
         _try_report(run)
         raise
     return outcome(run, run.manifest())
+
+
+def _import_graph_runtime() -> tuple[Any, Any, Any]:
+    with bulk_import():  # about 1.5 s, most of an offline run
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        from storyviz.agents.graph import PipelineContext, build_graph
+    return SqliteSaver, PipelineContext, build_graph
 
 
 def _try_report(run: Run) -> None:

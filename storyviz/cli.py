@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -75,7 +77,7 @@ def _read_story(story: str | None, file: Path | None) -> str:
 class _Progress:
     """Turns run events into progress on stderr: a bar per render phase, a line per step."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -86,7 +88,6 @@ class _Progress:
         )
 
         self.console = Console(stderr=True, highlight=False)
-        self.quiet = quiet
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -94,7 +95,6 @@ class _Progress:
             TimeElapsedColumn(),
             console=self.console,
             transient=True,
-            disable=quiet,
         )
         self.task: Any = None
 
@@ -106,8 +106,7 @@ class _Progress:
         self.progress.__exit__(None, None, None)
 
     def _line(self, text: str) -> None:
-        if not self.quiet:
-            self.progress.console.print(text)
+        self.progress.console.print(text)
 
     def _bar(self, description: str, total: int) -> None:
         if self.task is not None:
@@ -144,6 +143,16 @@ class _Progress:
             self._line(f"composed {d.get('pages')} page(s)")
         elif event.event == "reported":
             self._line("wrote the report")
+
+
+@contextmanager
+def _progress_display(quiet: bool) -> Iterator[_Progress | None]:
+    """The progress listener, or none at all when quiet (rich then stays unimported)."""
+    if quiet:
+        yield None
+        return
+    with _Progress() as progress:
+        yield progress
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -206,8 +215,11 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Plan, render, audit and repair a story; write its run folder and report."""
-    from storyviz.agents.runner import start_run
-    from storyviz.schemas import StoryRequest
+    from storyviz.importing import bulk_import
+
+    with bulk_import():
+        from storyviz.agents.runner import start_run
+        from storyviz.schemas import StoryRequest
 
     text = _read_story(story, file)
     settings = _settings(
@@ -224,7 +236,7 @@ def run(
         page_size=settings.page_size,
     )
     created: list[Any] = []
-    with _Progress(quiet or as_json) as progress:
+    with _progress_display(quiet or as_json) as progress:
         try:
             result = start_run(settings, request, listener=progress, on_created=created.append)
         except KeyboardInterrupt:
@@ -245,8 +257,11 @@ def resume(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Continue an interrupted run where it stopped, without redoing finished panels."""
-    from storyviz.agents.runner import resume_run
-    from storyviz.run_store import RunStore
+    from storyviz.importing import bulk_import
+
+    with bulk_import():
+        from storyviz.agents.runner import resume_run
+        from storyviz.run_store import RunStore
 
     base = _settings(runs_dir=runs_dir)
     manifest = RunStore(base.runs_dir).open(run_id).manifest()
@@ -263,7 +278,7 @@ def resume(
                 f"the run's {role} backend had a secret option; pass it again with --{role}"
             )
     settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides})
-    with _Progress(quiet or as_json) as progress:
+    with _progress_display(quiet or as_json) as progress:
         try:
             result = resume_run(settings, run_id, listener=progress)
         except KeyboardInterrupt:

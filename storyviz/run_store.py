@@ -13,7 +13,8 @@ import re
 import secrets
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,6 +120,14 @@ class Run:
 
     def save_page(self, index: int, image: Image) -> str:
         return self._save_image(f"pages/page_{index:02d}.png", image, overwrite=True)
+
+    def save_pages(self, pages: Sequence[Image]) -> list[str]:
+        """Replace the pages with these, numbered from 1. Encoded several at a time: a page is
+        a large PNG, and Pillow releases the GIL while it encodes."""
+        self.clear_pages()
+        workers = max(1, min(4, os.cpu_count() or 1, len(pages)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self.save_page, range(1, len(pages) + 1), pages))
 
     def clear_pages(self) -> None:
         pages = self.dir / "pages"
