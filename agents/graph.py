@@ -119,9 +119,14 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         repair=repair,
         seconds=seconds,
     )
-    step = "repair" if repair else "render"
+    step, event = ("repair", "repaired") if repair else ("render", "rendered")
     ctx.run.emit(
-        "rendered", step, panel_id=request.target_id, version=request.version, seconds=seconds
+        event,
+        step,
+        panel_id=request.target_id,
+        version=request.version,
+        seconds=seconds,
+        detail={"strategy": repair.strategy} if repair else {},
     )
     return {
         "versions": {request.target_id: [version.model_dump(mode="json")]},

@@ -139,6 +139,8 @@ class _Progress:
             )
         elif event.event == "repair_planned":
             self._line(f"  repair {event.panel_id} -> v{event.version}: {d.get('strategy')}")
+        elif event.event == "repaired":
+            self._line(f"  repaired {event.panel_id} v{event.version} ({event.seconds:.2f}s)")
         elif event.event == "composed":
             self._line(f"composed {d.get('pages')} page(s)")
         elif event.event == "reported":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,8 +34,6 @@ def test_help_lists_the_commands_without_heavy_imports() -> None:
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
         "print([m for m in ('torch', 'langgraph', 'pydantic', 'PIL', 'numpy') if m in sys.modules])"
     )
-    import subprocess
-
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
@@ -80,10 +79,23 @@ def test_offline_run_writes_a_complete_run_folder(tmp_path: Path, mia_story: str
     events = [
         json.loads(line)["event"] for line in (run_dir / "events.jsonl").read_text().splitlines()
     ]
-    for event in ("planned", "rendered", "audited", "composed", "reported"):
+    for event in ("planned", "reference", "rendered", "audited", "composed", "reported"):
         assert event in events
     html = (run_dir / "report.html").read_text()
     assert "http://" not in html and "https://" not in html
+
+
+def test_an_offline_run_never_imports_torch(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        f"sys.argv = ['storyviz', 'run', 'Mia walks.', '-q', '--runs-dir', {str(tmp_path)!r}]\n"
+        "from storyviz.cli import app\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert len(list(tmp_path.iterdir())) == 1
 
 
 def test_drift_demo_shows_findings_repairs_and_recovers(tmp_path: Path, mia_story: str) -> None:
@@ -110,6 +122,8 @@ def test_drift_demo_shows_findings_repairs_and_recovers(tmp_path: Path, mia_stor
     versions = audit["versions"][repaired]
     assert len(versions) >= 2 and (run_dir / versions[1]["path"]).is_file()
     assert audit["current"][repaired] >= 2
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert any(e["event"] == "repaired" and e["panel_id"] == repaired for e in events)
     html = (run_dir / "report.html").read_text()
     assert first["repairs"][0]["strategy"] in html
     finding = versions[0]["findings"][0]
