@@ -157,6 +157,7 @@ def tidy_punctuation(text: str) -> str:
     text = re.sub(r"([.!?…。！？])[,;:，、]+", r"\1", text)
     text = re.sub(r"[,;:，、]{2,}", ",", text)
     text = text.strip(" ,;:，、—–-")
+    text = re.sub(r"^[.!?…。！？]+\s*", "", text)  # the end of a sentence whose speech was cut
     return text if weight(text) >= 3 else ""
 
 
