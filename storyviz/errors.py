@@ -31,3 +31,32 @@ class RunNotFoundError(StoryvizError):
 
 class RunStoreError(StoryvizError):
     """The runs directory cannot be written or a run folder is damaged."""
+
+
+class ProviderError(StoryvizError):
+    """A language or vision model service failed after its retries (network, 5xx, timeout)."""
+
+
+class ProviderAuthError(ProviderError):
+    """The service refused the credentials; the message names the environment variable to set."""
+
+
+class RefusalError(ProviderError):
+    """The model declined to answer (a safety refusal), reported as such rather than retried."""
+
+
+class ModelOutputError(StoryvizError):
+    """A model's answer could not be used: not JSON, not the schema, or semantically wrong.
+
+    `raw` keeps the answer and `problems` the reasons, so a caller can send both back to the
+    model and ask again.
+    """
+
+    def __init__(self, message: str, *, raw: str = "", problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.problems = problems or [message]
+
+
+class BudgetExceededError(StoryvizError):
+    """The run's --max-llm-calls budget is spent; the run stops cleanly and can be resumed."""
