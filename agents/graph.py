@@ -20,6 +20,7 @@ from langgraph.types import Send
 from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
 from storyviz.agents.state import PipelineState, View, merge_versions
 from storyviz.consistency import consistency_index, flagged_panels
+from storyviz.metering import llm_costs
 from storyviz.protocols import AuditItem, Auditor, Generator, Planner, Repairer
 from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run
 from storyviz.schemas import (
@@ -271,7 +272,9 @@ def write_report(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     write_audit_log(ctx.run, view)
     timings = dict(state.get("timings", {}))
     timings["report"] = _elapsed(t0)
-    ctx.run.update_manifest(status="completed", **run_summary(view, timings))
+    summary = run_summary(view, timings)
+    summary["costs"].update(llm_costs(ctx.run.events()))
+    ctx.run.update_manifest(status="completed", **summary)
     ctx.run.write_text(REPORT_FILE, build_report(ctx.run.dir))
     ctx.run.emit("reported", "report", seconds=_elapsed(t0), detail={"path": REPORT_FILE})
     return {"timings": {"report": _elapsed(t0)}}

@@ -21,8 +21,9 @@ from typing import Any
 from storyviz import registry
 from storyviz.agents.render_requests import prompt_hashes
 from storyviz.config import Settings
-from storyviz.errors import StoryvizError
+from storyviz.errors import BudgetExceededError, StoryvizError
 from storyviz.importing import bulk_import
+from storyviz.metering import CallMeter, LLMCall, Metered, llm_costs
 from storyviz.protocols import Auditor, Generator, Planner, Repairer
 from storyviz.run_store import Run, RunStore
 from storyviz.schemas import RunEvent, RunManifest, StoryRequest
@@ -38,6 +39,24 @@ class Backends:
     generator: Generator
     auditor: Auditor
     repairer: Repairer
+
+    def by_role(self) -> dict[str, Any]:
+        return {
+            "planner": self.planner,
+            "generator": self.generator,
+            "auditor": self.auditor,
+            "repairer": self.repairer,
+        }
+
+    def prompt_hashes(self) -> dict[str, str]:
+        """Hashes of the render prompts and of every prompt a model-backed backend uses."""
+        from storyviz.prompts import load
+
+        hashes = prompt_hashes()
+        for backend in self.by_role().values():
+            for name in getattr(backend, "prompt_names", lambda: [])():
+                hashes[name] = load(name).sha256
+        return hashes
 
     def specs(self) -> dict[str, str]:
         return {
@@ -127,7 +146,7 @@ def start_run(
             "config": settings.redacted(),
             "backends": backends.specs(),
             "versions": package_versions(),
-            "prompt_hashes": prompt_hashes(),
+            "prompt_hashes": backends.prompt_hashes(),
         },
     )
     if on_created:
@@ -162,6 +181,11 @@ def _execute(
     run: Run, settings: Settings, backends: Backends, state: dict[str, Any], *, fresh: bool
 ) -> RunOutcome:
     SqliteSaver, PipelineContext, build_graph = _import_graph_runtime()
+    meter = CallMeter(budget=settings.max_llm_calls)
+    meter.subscribe(lambda call: _record_call(run, call))
+    for role, backend in backends.by_role().items():
+        if isinstance(backend, Metered):
+            backend.bind_meter(meter, role)
     context = PipelineContext(
         run=run,
         planner=backends.planner,
@@ -182,18 +206,44 @@ def _execute(
             # finished render task's result as it lands: a kill loses at most the renders in flight.
             graph.invoke(None if started else state, config, context=context, durability="sync")
     except KeyboardInterrupt:
-        run.update_manifest(status="interrupted", error="interrupted by the user")
-        _try_report(run)
+        _stop(run, "interrupted", "interrupted by the user")
+        raise
+    except BudgetExceededError as exc:
+        _stop(run, "interrupted", str(exc))
         raise
     except StoryvizError as exc:
-        run.update_manifest(status="failed", error=str(exc))
-        _try_report(run)
+        _stop(run, "failed", str(exc))
         raise
     except Exception as exc:
-        run.update_manifest(status="failed", error=f"{type(exc).__name__}: {exc}")
-        _try_report(run)
+        _stop(run, "failed", f"{type(exc).__name__}: {exc}")
         raise
     return outcome(run, run.manifest())
+
+
+def _record_call(run: Run, call: LLMCall) -> None:
+    run.emit(
+        "llm_call",
+        call.role,
+        seconds=call.seconds,
+        detail={
+            "backend": call.backend,
+            "model": call.model,
+            "purpose": call.purpose,
+            "input_tokens": call.input_tokens,
+            "output_tokens": call.output_tokens,
+            "ok": call.ok,
+            "error": call.error,
+            "notes": list(call.notes),
+        },
+    )
+
+
+def _stop(run: Run, status: str, error: str) -> None:
+    """Record why a run stopped, with the model calls it made, and report what it has."""
+    costs = run.manifest().costs.model_dump()
+    costs.update(llm_costs(run.events()))
+    run.update_manifest(status=status, error=error, costs=costs)
+    _try_report(run)
 
 
 def _import_graph_runtime() -> tuple[Any, Any, Any]:

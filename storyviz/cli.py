@@ -50,6 +50,10 @@ AuditorOpt = Annotated[str | None, typer.Option("--auditor", help="Auditor backe
 RepairerOpt = Annotated[
     str | None, typer.Option("--repairer", help="Repairer backend, e.g. offline.")
 ]
+MaxLLMCallsOpt = Annotated[
+    int | None,
+    typer.Option("--max-llm-calls", help="Stop the run cleanly after this many model calls."),
+]
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -213,6 +217,7 @@ def run(
         float | None,
         typer.Option("--threshold", help="Panel score below which it is repaired [default: 0.8]."),
     ] = None,
+    max_llm_calls: MaxLLMCallsOpt = None,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -228,6 +233,7 @@ def run(
         runs_dir=runs_dir, planner=planner, generator=generator, auditor=auditor,
         repairer=repairer, panels=panels, style=style, seed=seed, reading_order=reading_order,
         page_size=page_size, max_rounds=max_rounds, max_attempts=max_attempts, threshold=threshold,
+        max_llm_calls=max_llm_calls,
     )  # fmt: skip
     request = StoryRequest(
         story=text,
@@ -255,6 +261,7 @@ def resume(
     generator: GeneratorOpt = None,
     auditor: AuditorOpt = None,
     repairer: RepairerOpt = None,
+    max_llm_calls: MaxLLMCallsOpt = None,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -279,7 +286,8 @@ def resume(
             raise _fail(
                 f"the run's {role} backend had a secret option; pass it again with --{role}"
             )
-    settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides})
+    limits = {"max_llm_calls": max_llm_calls} if max_llm_calls is not None else {}
+    settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides, **limits})
     with _progress_display(quiet or as_json) as progress:
         try:
             result = resume_run(settings, run_id, listener=progress)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         default=0.8, ge=0.0, le=1.0, description="panel score below which it is repaired"
     )
     max_concurrency: int = Field(default=4, ge=1, le=64, description="panels rendered at once")
+    max_llm_calls: int | None = Field(
+        default=None, ge=0, description="stop the run cleanly once this many model calls are made"
+    )
 
     @field_validator("planner", "generator", "auditor", "repairer")
     @classmethod

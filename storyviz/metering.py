@@ -4,11 +4,12 @@ budget (--max-llm-calls) stops a run cleanly before the call that would exceed i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from storyviz.errors import BudgetExceededError
+from storyviz.schemas import RunEvent
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,28 @@ class Metered(Protocol):
     """A backend that calls models: the runner binds the run's meter and the backend's role."""
 
     def bind_meter(self, meter: CallMeter, role: str) -> None: ...
+
+
+def llm_costs(events: Iterable[RunEvent]) -> dict[str, Any]:
+    """The manifest's model-call costs, summed from a run's `llm_call` events (so calls made
+    before an interruption and after a resume all count)."""
+    by_role: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.event != "llm_call":
+            continue
+        d = event.detail
+        role = by_role.setdefault(
+            event.step or "unknown",
+            {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0},
+        )
+        role["calls"] += 1
+        role["failed_calls"] += 0 if d.get("ok", True) else 1
+        role["input_tokens"] += int(d.get("input_tokens") or 0)
+        role["output_tokens"] += int(d.get("output_tokens") or 0)
+        role["seconds"] = round(role["seconds"] + float(event.seconds or 0.0), 4)
+    return {
+        "llm_calls": sum(r["calls"] for r in by_role.values()),
+        "input_tokens": sum(r["input_tokens"] for r in by_role.values()),
+        "output_tokens": sum(r["output_tokens"] for r in by_role.values()),
+        "llm_by_role": by_role,
+    }

@@ -293,10 +293,19 @@ class AuditRound(Model):
     seconds: float = 0.0
 
 
+class RoleCost(Model):
+    calls: int = 0
+    failed_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+
+
 class Costs(Model):
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    llm_by_role: dict[str, RoleCost] = Field(default_factory=dict, description="role -> usage")
     images: int = 0
     seconds: dict[str, float] = Field(default_factory=dict, description="step -> seconds")
 

@@ -206,3 +206,76 @@ def test_a_failing_backend_marks_the_run_failed_and_keeps_what_was_made(tmp_path
     assert manifest["status"] == "failed" and "auditor fell over" in manifest["error"]
     assert len(list((run_dir / "panels").glob("*.png"))) == 3
     assert (run_dir / "report.html").is_file()
+
+
+class MeteredAuditor(ScriptedAuditor):
+    """Counts one model call per audited panel, as a model-backed auditor would."""
+
+    def bind_meter(self, meter, role: str) -> None:  # type: ignore[no-untyped-def]
+        self.meter, self.role = meter, role
+
+    def audit(self, items: Sequence[AuditItem]) -> list[PanelAudit]:
+        from storyviz.metering import LLMCall
+
+        for item in items:
+            self.meter.reserve(self.role)
+            self.meter.record(
+                LLMCall(
+                    role=self.role,
+                    backend="fake:vlm",
+                    model="vlm-1",
+                    purpose=f"audit {item.panel.id}",
+                    seconds=0.01,
+                    input_tokens=100,
+                    output_tokens=20,
+                )
+            )
+        return super().audit(items)
+
+
+def test_model_calls_are_events_and_costs_per_role(tmp_path: Path) -> None:
+    backends = Backends(
+        planner=ScriptedPlanner(),
+        generator=ScriptedGenerator(),
+        auditor=MeteredAuditor({("p02", 1): 0.4}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )
+    result = start_run(
+        load_settings(runs_dir=tmp_path / "runs"),
+        StoryRequest(story="Mia walks."),
+        backends=backends,
+    )
+    events = [
+        json.loads(line) for line in (result.run_dir / "events.jsonl").read_text().splitlines()
+    ]
+    calls = [e for e in events if e["event"] == "llm_call"]
+    assert len(calls) == 4 and {c["step"] for c in calls} == {"auditor"}
+    assert calls[0]["detail"]["model"] == "vlm-1" and calls[0]["detail"]["purpose"] == "audit p01"
+    costs = json.loads((result.run_dir / "manifest.json").read_text())["costs"]
+    assert (costs["llm_calls"], costs["input_tokens"], costs["output_tokens"]) == (4, 400, 80)
+    assert costs["llm_by_role"]["auditor"]["calls"] == 4
+
+
+def test_the_llm_call_budget_stops_the_run_cleanly_and_resume_finishes_it(tmp_path: Path) -> None:
+    from storyviz.agents.runner import resume_run
+    from storyviz.errors import BudgetExceededError
+
+    def backends() -> Backends:
+        return Backends(
+            planner=ScriptedPlanner(),
+            generator=ScriptedGenerator(),
+            auditor=MeteredAuditor({}),
+            repairer=RuleRepairer(parse_backend("offline")),
+        )
+
+    settings = load_settings(runs_dir=tmp_path / "runs", max_llm_calls=2)
+    with pytest.raises(BudgetExceededError, match="budget of 2"):
+        start_run(settings, StoryRequest(story="Mia walks."), backends=backends())
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and "--max-llm-calls" in manifest["error"]
+    assert manifest["costs"]["llm_calls"] == 2
+    assert len(list((run_dir / "panels").glob("*.png"))) == 3  # the renders are kept
+    done = resume_run(load_settings(runs_dir=tmp_path / "runs"), run_dir.name, backends=backends())
+    assert done.status == "completed"
+    assert json.loads((run_dir / "manifest.json").read_text())["costs"]["llm_calls"] == 5
