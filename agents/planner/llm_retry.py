@@ -1,0 +1,82 @@
+"""Ask a model, check its answer, and send it back with the problems until it is right.
+
+A plan that parses can still be wrong (five panels for six, a speaker who is not there), and a
+local model in JSON mode sometimes does not parse at all. Both get the same treatment: the
+previous answer goes back as the assistant's turn, followed by the list of problems, a bounded
+number of times. What stays wrong is raised as one line a user can read. Refusals and service
+failures are not the model's answer being wrong, so they pass through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from storyviz.errors import ModelOutputError
+from storyviz.prompts import load
+from storyviz.providers.base import ChatMessage, ChatModel
+
+T = TypeVar("T", bound=BaseModel)
+
+RETRY_PROMPT = "planner_retry.j2"
+SHOWN_PROBLEMS = 5
+"""How many problems the final error names; the rest are counted."""
+
+
+def ask_until_valid(
+    chat: ChatModel,
+    messages: Sequence[ChatMessage],
+    schema: type[T],
+    *,
+    purpose: str,
+    check: Callable[[T], list[str]],
+    max_retries: int,
+    what: str = "answer",
+) -> T:
+    """The first answer `check` finds no problem with, after at most `max_retries` re-asks.
+
+    Raises ModelOutputError naming what stayed wrong in "the planner's {what}"; RefusalError,
+    ProviderError and BudgetExceededError from the client propagate unchanged.
+    """
+    history = list(messages)
+    attempts = max_retries + 1
+    raw, problems = "", ["no answer"]
+    for attempt in range(attempts):
+        label = purpose if attempt == 0 else f"{purpose} (retry {attempt})"
+        try:
+            result = chat.structured(list(history), schema, purpose=label)
+        except ModelOutputError as exc:
+            raw, problems = exc.raw, _one_line_each(exc.problems or [str(exc)])
+        else:
+            raw, problems = result.raw, check(result.value)
+            if not problems:
+                return result.value
+        if attempt + 1 < attempts:
+            history += feedback(raw, problems)
+    raise ModelOutputError(
+        f"the planner's {what} stayed invalid after {attempts} attempt"
+        f"{'s' if attempts != 1 else ''}: {summarise(problems)}",
+        raw=raw,
+        problems=problems,
+    )
+
+
+def feedback(raw: str, problems: Sequence[str]) -> list[ChatMessage]:
+    """The model's previous answer as its own turn, then what is wrong with it."""
+    return [
+        ChatMessage("assistant", raw if raw.strip() else "(an empty answer)"),
+        ChatMessage("user", load(RETRY_PROMPT).render(problems=list(problems))),
+    ]
+
+
+def summarise(problems: Sequence[str]) -> str:
+    """The first few problems on one line (a model's names may hold line breaks), and a count."""
+    shown = " ".join("; ".join(problems[:SHOWN_PROBLEMS]).split())
+    rest = len(problems) - SHOWN_PROBLEMS
+    return shown + (f"; and {rest} more" if rest > 0 else "")
+
+
+def _one_line_each(problems: Sequence[str]) -> list[str]:
+    return [" ".join(p.split()) for p in problems if p.strip()] or ["the answer was unusable"]
