@@ -9,7 +9,6 @@ that already failed on the panel.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from storyviz.prompts import load
@@ -91,19 +90,4 @@ def _empty() -> dict[str, Any]:
 
 
 def render(name: str, **values: Any) -> str:
-    """A template rendered with its line breaks kept and blank runs squeezed.
-
-    The shared ``PromptTemplate.render`` collapses all whitespace, which suits one-line image
-    prompts but flattens the lists a model reads here.
-    """
-    text = _template(name).render(**values)
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1]))
-
-
-@cache
-def _template(name: str) -> Any:
-    from jinja2 import Environment, StrictUndefined
-
-    env = Environment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(load(name).text)
+    return load(name).render_lines(**values)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -155,16 +154,4 @@ def _values(batch: Batch, images: list[str], references: bool) -> dict[str, Any]
 
 
 def render(name: str, **values: Any) -> str:
-    """A template rendered with its line breaks kept and blank runs squeezed."""
-    text = _template(name).render(**values)
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    squeezed = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
-    return "\n".join(squeezed)
-
-
-@cache
-def _template(name: str) -> Any:
-    from jinja2 import Environment, StrictUndefined
-
-    env = Environment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(load(name).text)
+    return load(name).render_lines(**values)
