@@ -1,0 +1,149 @@
+"""What every model client does around one call, whatever its SDK.
+
+- `metered_call`: claim the budget before sending, record an LLMCall after, failures included,
+  so the manifest's costs and the budget see every call a run made.
+- `validate_answer`: turn an answer's text into the caller's pydantic object, or a
+  ModelOutputError that keeps the raw text and a list of problems a planner can send back.
+- `safe_message`: one line, bounded, with the API key scrubbed, because provider error bodies
+  end up in run folders, event logs and terminals.
+
+Imports no SDK: both the OpenAI and the Gemini clients build on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ValidationError
+
+from storyviz.errors import ModelOutputError
+from storyviz.metering import CallMeter, LLMCall
+
+T = TypeVar("T", bound=BaseModel)
+
+MAX_MESSAGE_CHARS = 300
+
+
+def safe_message(text: object, *secrets: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` on one line, at most `limit` characters, with every secret replaced by ***."""
+    line = " ".join(str(text).split())
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "***")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def retries_text(count: int) -> str:
+    """``1 retry``, ``3 retries``: how many times the call was tried again."""
+    return f"{count} retry" if count == 1 else f"{count} retries"
+
+
+def display_url(url: str) -> str:
+    """A URL without a password in it (``http://user:***@host/v1``), fit for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def problems_of(exc: ValidationError) -> list[str]:
+    """One readable line per validation error: ``panels.0.cast.1.box: Box must ...``."""
+    problems: list[str] = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"]
+        if error["type"] == "json_invalid":
+            message = f"the answer is not valid JSON ({error.get('ctx', {}).get('error', message)})"
+        problems.append(f"{where}: {message}" if where else message)
+    return problems
+
+
+def validate_answer(schema: type[T], raw: str, *, who: str) -> T:
+    """Parse and validate an answer, or raise ModelOutputError carrying `raw` and the problems."""
+    try:
+        return schema.model_validate_json(raw)
+    except ValidationError as exc:
+        raise output_error(schema, raw, problems_of(exc), who=who) from None
+
+
+def output_error(
+    schema: type[BaseModel], raw: str, problems: list[str], *, who: str
+) -> ModelOutputError:
+    """The ModelOutputError for an answer that does not fit `schema`."""
+    first = problems[0] if problems else "unusable answer"
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    message = safe_message(f"{who} answered with no valid {schema.__name__}: {first}{more}")
+    return ModelOutputError(message, raw=raw, problems=problems)
+
+
+@dataclass
+class CallRecord:
+    """Filled in while a call runs; becomes the LLMCall the meter records."""
+
+    started: float = field(default_factory=time.perf_counter)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.started, 4)
+
+
+@dataclass
+class MeterBinding:
+    """The meter and role a client counts its calls under (none until `bind` is called)."""
+
+    meter: CallMeter | None = None
+    role: str = ""
+
+    def bind(self, meter: CallMeter, role: str) -> None:
+        self.meter = meter
+        self.role = role
+
+
+@contextmanager
+def metered_call(
+    binding: MeterBinding,
+    *,
+    backend: str,
+    model: str,
+    purpose: str,
+    secret: str = "",
+) -> Iterator[CallRecord]:
+    """Reserve one call (BudgetExceededError before anything is sent), then record it."""
+    meter = binding.meter
+    if meter is not None:
+        meter.reserve(binding.role)
+    record = CallRecord()
+    error: str | None = None
+    try:
+        yield record
+    except BaseException as exc:
+        error = safe_message(f"{type(exc).__name__}: {exc}", secret)
+        raise
+    finally:
+        if meter is not None:
+            meter.record(
+                LLMCall(
+                    role=binding.role,
+                    backend=backend,
+                    model=model,
+                    purpose=purpose,
+                    seconds=record.seconds,
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    ok=error is None,
+                    error=error,
+                    notes=tuple(record.notes),
+                )
+            )

@@ -1,0 +1,413 @@
+"""OpenAI and OpenAI-compatible chat models (Ollama, vLLM, llama.cpp...) behind ChatModel.
+
+Backends: ``openai:MODEL`` (key from OPENAI_API_KEY, base URL from OPENAI_BASE_URL if set) and
+``openai-compat:BASE_URL#MODEL`` (no key needed). Options: ``timeout`` (s, 120), ``max_retries``
+(3), ``temperature``, ``mode`` (``json_schema`` | ``json_object``), ``images`` (per call, 16).
+
+Structured output goes through the SDK's ``chat.completions.parse`` (a strict JSON schema made
+from the pydantic class). Many OpenAI-compatible servers reject ``json_schema``; for those the
+client falls back, once and for the rest of its life, to JSON mode with the schema in the
+system message and validates the answer itself. Retries of 429/5xx, timeouts and connection
+errors are the SDK's own (``max_retries``; it honours Retry-After and retry-after-ms).
+
+This module imports the openai SDK; it is imported only when such a backend is built.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import openai
+from openai import OpenAI
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionContentPartParam,
+    ChatCompletionMessageParam,
+)
+from pydantic import BaseModel, ValidationError
+
+from storyviz.errors import (
+    BackendError,
+    ModelOutputError,
+    ProviderAuthError,
+    ProviderError,
+    RefusalError,
+)
+from storyviz.metering import CallMeter
+from storyviz.providers.base import ChatMessage, ChatResult, ImagePart
+from storyviz.providers.calls import (
+    CallRecord,
+    MeterBinding,
+    display_url,
+    metered_call,
+    output_error,
+    problems_of,
+    retries_text,
+    safe_message,
+    validate_answer,
+)
+from storyviz.registry import BackendSpec
+
+T = TypeVar("T", bound=BaseModel)
+Mode = Literal["json_schema", "json_object"]
+
+KEY_ENV = "OPENAI_API_KEY"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+COMPAT_PLACEHOLDER_KEY = "not-needed"
+OPTIONS = frozenset({"timeout", "max_retries", "temperature", "mode", "images"})
+FALLBACK_NOTE = "server rejected json_schema; used JSON mode with validation"
+_RETRIED_STATUSES = {408, 409, 429} | set(range(500, 600))
+_REJECTION_WORDS = ("response_format", "json_schema", "not supported", "unsupported")
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    """Everything a client needs, parsed and checked from a backend string and the environment."""
+
+    spec: str  # redacted backend string
+    model: str
+    api_key: str
+    base_url: str | None  # None: the SDK's default (api.openai.com)
+    compat: bool
+    timeout: float = 120.0
+    max_retries: int = 3
+    temperature: float | None = None
+    mode: Mode = "json_schema"
+    images: int = 16
+
+
+def openai_chat_from_spec(spec: BackendSpec) -> OpenAIChat:
+    """Build a client for ``openai:MODEL`` or ``openai-compat:BASE_URL#MODEL``."""
+    return OpenAIChat(settings_from_spec(spec))
+
+
+def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
+    if spec.name not in ("openai", "openai-compat"):
+        raise BackendError(f"backend {spec.name!r} is not an OpenAI backend")
+    spec.check_options(OPTIONS)
+    common = _common_options(spec)
+    key = os.environ.get(KEY_ENV, "").strip()
+    if spec.name == "openai":
+        if not spec.model:
+            raise BackendError("backend 'openai' needs a model, e.g. openai:gpt-4.1-mini")
+        if not key:
+            raise ProviderAuthError(f"{spec.redacted()} needs an API key: set {KEY_ENV}")
+        base_url = os.environ.get(BASE_URL_ENV, "").strip() or None
+        return OpenAISettings(spec.redacted(), spec.model, key, base_url, compat=False, **common)
+    base_url, model = _split_compat_model(spec)
+    redacted = spec.redacted().replace(base_url, display_url(base_url), 1)
+    return OpenAISettings(
+        redacted, model, key or COMPAT_PLACEHOLDER_KEY, base_url, compat=True, **common
+    )
+
+
+def _common_options(spec: BackendSpec) -> dict[str, Any]:
+    timeout = spec.option("timeout", float, 120.0)
+    max_retries = spec.option("max_retries", int, 3)
+    images = spec.option("images", int, 16)
+    mode = spec.option("mode", str, "json_schema")
+    temperature = spec.option("temperature", float, 0.0) if "temperature" in spec.options else None
+    if timeout <= 0:
+        raise BackendError(f"backend {spec.name!r}: option timeout must be positive seconds")
+    if max_retries < 0:
+        raise BackendError(f"backend {spec.name!r}: option max_retries must be 0 or more")
+    if images < 1:
+        raise BackendError(f"backend {spec.name!r}: option images must be 1 or more")
+    if mode not in ("json_schema", "json_object"):
+        raise BackendError(
+            f"backend {spec.name!r}: option mode must be json_schema or json_object, not {mode!r}"
+        )
+    return {
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "temperature": temperature,
+        "mode": mode,
+        "images": images,
+    }
+
+
+def _split_compat_model(spec: BackendSpec) -> tuple[str, str]:
+    example = "openai-compat:http://127.0.0.1:11434/v1#llama3.1"
+    base_url, sep, model = (spec.model or "").rpartition("#")
+    if not sep or not model.strip() or not base_url.strip():
+        raise BackendError(f"backend 'openai-compat' needs BASE_URL#MODEL, e.g. {example}")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BackendError(
+            f"backend 'openai-compat': {display_url(base_url)!r} is not an http(s) URL; "
+            f"e.g. {example}"
+        )
+    return base_url.strip(), model.strip()
+
+
+class OpenAIChat:
+    """A ChatModel over the OpenAI Chat Completions API (or a server that speaks it)."""
+
+    supports_images = True
+
+    def __init__(self, settings: OpenAISettings) -> None:
+        self.settings = settings
+        self.spec = settings.spec
+        self.model = settings.model
+        self.max_images_per_call = settings.images
+        self._mode: Mode = settings.mode
+        self._fell_back = False
+        self._binding = MeterBinding()
+        self._client = OpenAI(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
+        self._base_url = display_url(str(self._client.base_url).rstrip("/"))
+
+    def bind_meter(self, meter: CallMeter, role: str) -> None:
+        self._binding.bind(meter, role)
+
+    def structured(
+        self, messages: Sequence[ChatMessage], schema: type[T], *, purpose: str
+    ) -> ChatResult[T]:
+        wire = to_wire_messages(messages, max_images=self.max_images_per_call)
+        with metered_call(
+            self._binding,
+            backend=self.spec,
+            model=self.model,
+            purpose=purpose,
+            secret=self.settings.api_key,
+        ) as record:
+            try:
+                value, raw = self._ask(wire, schema, record)
+            except openai.OpenAIError as exc:
+                raise self._provider_error(exc) from None
+            return ChatResult(
+                value=value,
+                raw=raw,
+                model=self.model,
+                input_tokens=record.input_tokens,
+                output_tokens=record.output_tokens,
+                seconds=record.seconds,
+                mode=self._mode,
+                notes=list(record.notes),
+            )
+
+    # -- one exchange ------------------------------------------------------------------------------
+
+    def _ask(
+        self, wire: list[ChatCompletionMessageParam], schema: type[T], record: CallRecord
+    ) -> tuple[T, str]:
+        if self._mode == "json_schema":
+            try:
+                return self._ask_with_schema(wire, schema, record)
+            except openai.APIStatusError as exc:
+                if not (self.settings.compat and rejects_json_schema(exc)):
+                    raise
+                self._mode = "json_object"  # remembered: later calls go straight to JSON mode
+                self._fell_back = True
+        if self._fell_back:
+            record.notes.append(FALLBACK_NOTE)
+        return self._ask_json_mode(wire, schema, record)
+
+    def _ask_with_schema(
+        self, wire: list[ChatCompletionMessageParam], schema: type[T], record: CallRecord
+    ) -> tuple[T, str]:
+        response = self._client.chat.completions.with_raw_response.parse(
+            model=self.model, messages=wire, response_format=schema, **self._sampling()
+        )
+        body = _json_body(response.text)
+        record.input_tokens, record.output_tokens = _usage(body)
+        content = _content(body)
+        try:
+            completion = response.parse()
+        except openai.ContentFilterFinishReasonError:
+            raise self._refusal("the content filter stopped the answer") from None
+        except openai.LengthFinishReasonError:
+            raise self._truncated(schema, content) from None
+        except ValidationError as exc:
+            raise output_error(schema, content, problems_of(exc), who=self.spec) from None
+        if not completion.choices:
+            raise output_error(schema, content, ["the answer has no choices"], who=self.spec)
+        message = completion.choices[0].message
+        if message.refusal:
+            raise self._refusal(message.refusal)
+        if message.parsed is None:
+            raise output_error(schema, content, ["the answer is empty"], who=self.spec)
+        return message.parsed, content
+
+    def _ask_json_mode(
+        self, wire: list[ChatCompletionMessageParam], schema: type[T], record: CallRecord
+    ) -> tuple[T, str]:
+        response = self._client.chat.completions.with_raw_response.create(
+            model=self.model,
+            messages=with_schema_instruction(wire, schema),
+            response_format={"type": "json_object"},
+            **self._sampling(),
+        )
+        completion: ChatCompletion = response.parse()
+        if completion.usage is not None:
+            record.input_tokens = completion.usage.prompt_tokens
+            record.output_tokens = completion.usage.completion_tokens
+        if not completion.choices:
+            raise output_error(schema, "", ["the answer has no choices"], who=self.spec)
+        choice = completion.choices[0]
+        content = choice.message.content or ""
+        if choice.message.refusal:
+            raise self._refusal(choice.message.refusal)
+        if choice.finish_reason == "content_filter":
+            raise self._refusal("the content filter stopped the answer")
+        if choice.finish_reason == "length":
+            raise self._truncated(schema, content)
+        return validate_answer(schema, content, who=self.spec), content
+
+    def _sampling(self) -> dict[str, Any]:
+        temperature = self.settings.temperature
+        return {} if temperature is None else {"temperature": temperature}
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    def _refusal(self, text: str) -> RefusalError:
+        return RefusalError(safe_message(f"{self.spec} refused: {text}", self.settings.api_key))
+
+    def _truncated(self, schema: type[BaseModel], content: str) -> ModelOutputError:
+        problem = "the answer was cut off at the token limit (finish_reason=length)"
+        return output_error(schema, content, [problem], who=self.spec)
+
+    def _provider_error(self, exc: openai.OpenAIError) -> ProviderError:
+        """One line a user can act on, never with the key in it."""
+        settings = self.settings
+        retries = settings.max_retries
+        if isinstance(exc, openai.APITimeoutError):
+            text = (
+                f"{self.spec}: the request timed out after {settings.timeout:g} s "
+                f"({retries_text(retries)}); raise ?timeout=..."
+            )
+        elif isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc
+            text = f"{self.spec}: cannot connect to {self._base_url} ({cause}); is it running?"
+        elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            who = (
+                f"the server at {self._base_url} refused the key"
+                if settings.compat
+                else "OpenAI refused the API key"
+            )
+            text = (
+                f"{self.spec}: {who} (HTTP {exc.status_code}: {_error_text(exc)}); "
+                f"set {KEY_ENV} to a valid key"
+            )
+            return ProviderAuthError(safe_message(text, settings.api_key))
+        elif isinstance(exc, openai.APIStatusError):
+            after = (
+                f" after {retries_text(retries)}" if exc.status_code in _RETRIED_STATUSES else ""
+            )
+            what = "rate limited" if exc.status_code == 429 else "the server failed"
+            if exc.status_code < 500 and exc.status_code != 429:
+                what = "the request was refused"
+            text = (
+                f"{self.spec}: {what} (HTTP {exc.status_code}{after}) "
+                f"at {self._base_url}: {_error_text(exc)}"
+            )
+        else:
+            text = f"{self.spec}: {type(exc).__name__}: {exc}"
+        return ProviderError(safe_message(text, settings.api_key))
+
+
+# -- the wire format -------------------------------------------------------------------------------
+
+
+def to_wire_messages(
+    messages: Sequence[ChatMessage], *, max_images: int
+) -> list[ChatCompletionMessageParam]:
+    """ChatMessages as Chat Completions messages; images become data-URL `image_url` parts,
+    each after a text part with its label, so the model knows which picture is which."""
+    count = sum(len(m.images) for m in messages)
+    if count > max_images:
+        raise ValueError(
+            f"{count} images in one call; this backend takes at most {max_images} "
+            "(split the call, or raise ?images=...)"
+        )
+    wire: list[ChatCompletionMessageParam] = []
+    for message in messages:
+        if message.images and message.role != "user":
+            raise ValueError(f"images can only be sent in user messages, not {message.role}")
+        if message.role == "system":
+            wire.append({"role": "system", "content": message.text})
+        elif message.role == "assistant":
+            wire.append({"role": "assistant", "content": message.text})
+        elif not message.images:
+            wire.append({"role": "user", "content": message.text})
+        else:
+            wire.append({"role": "user", "content": _user_parts(message)})
+    return wire
+
+
+def _user_parts(message: ChatMessage) -> list[ChatCompletionContentPartParam]:
+    parts: list[ChatCompletionContentPartParam] = []
+    if message.text:
+        parts.append({"type": "text", "text": message.text})
+    for image in message.images:
+        if image.label:
+            parts.append({"type": "text", "text": image.label})
+        parts.append({"type": "image_url", "image_url": {"url": data_url(image)}})
+    return parts
+
+
+def data_url(image: ImagePart) -> str:
+    return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+
+
+def with_schema_instruction(
+    wire: list[ChatCompletionMessageParam], schema: type[BaseModel]
+) -> list[ChatCompletionMessageParam]:
+    """JSON mode knows no schema: state it in the system message (added first if none)."""
+    instruction = (
+        f"Answer with one JSON object that validates against the JSON schema named "
+        f"{schema.__name__}:\n{json.dumps(schema.model_json_schema())}"
+    )
+    out = list(wire)
+    for index, message in enumerate(out):
+        if message["role"] == "system" and isinstance(message.get("content"), str):
+            out[index] = {"role": "system", "content": f"{message['content']}\n\n{instruction}"}
+            return out
+    return [{"role": "system", "content": instruction}, *out]
+
+
+def rejects_json_schema(exc: openai.APIStatusError) -> bool:
+    """Whether an error says the server does not do `json_schema` response formats."""
+    if exc.status_code not in (400, 415, 422, 500, 501):
+        return False
+    text = f"{exc.message} {json.dumps(exc.body) if exc.body is not None else ''}".lower()
+    return any(word in text for word in _REJECTION_WORDS)
+
+
+def _error_text(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return exc.message
+
+
+def _json_body(text: str) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _usage(body: dict[str, Any]) -> tuple[int, int]:
+    usage = body.get("usage") or {}
+    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+def _content(body: dict[str, Any]) -> str:
+    try:
+        return str(body["choices"][0]["message"]["content"] or "")
+    except (KeyError, IndexError, TypeError):
+        return ""
