@@ -173,7 +173,11 @@ def resume_run(
     if listener:
         run.subscribe(listener)
     run.update_manifest(status="running", pid=os.getpid(), error=None)
-    run.emit("resumed", "run", detail={"previous_status": manifest.status})
+    run.emit(
+        "resumed",
+        "run",
+        detail={"previous_status": manifest.status, "backends": backends.specs()},
+    )
     return _execute(run, settings, backends, initial_state(settings, manifest.request), fresh=False)
 
 

@@ -275,19 +275,18 @@ def resume(
     base = _settings(runs_dir=runs_dir)
     manifest = RunStore(base.runs_dir).open(run_id).manifest()
     recorded = {k: v for k, v in manifest.config.items() if k != "runs_dir"}
-    overrides = {
+    given: dict[str, Any] = {
         "planner": planner,
         "generator": generator,
         "auditor": auditor,
         "repairer": repairer,
     }
-    for role, value in overrides.items():
+    for role, value in given.items():
         if value is None and "***" in str(recorded.get(role, "")):
-            raise _fail(
-                f"the run's {role} backend had a secret option; pass it again with --{role}"
-            )
-    limits = {"max_llm_calls": max_llm_calls} if max_llm_calls is not None else {}
-    settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides, **limits})
+            raise _fail(f"the run's {role} backend had a secret option; give it again: --{role}")
+    given["max_llm_calls"] = max_llm_calls
+    overrides = {k: v for k, v in given.items() if v is not None}  # flags given win
+    settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides})
     with _progress_display(quiet or as_json) as progress:
         try:
             result = resume_run(settings, run_id, listener=progress)

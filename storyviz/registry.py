@@ -103,11 +103,25 @@ class BackendEntry:
     extra: str | None = None  # the pip extra that brings its dependencies
 
 
+_LLM_PLANNER = "storyviz.providers.factories:llm_planner"
+_LLM_REPAIRER = "storyviz.providers.factories:llm_repairer"
+
 _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
     "planner": {
         "offline": BackendEntry(
             "storyviz.agents.planner.offline:OfflinePlanner",
             "rule-based planner: beats, characters, dialogue, settings, shots (no key, no network)",
+        ),
+        "openai": BackendEntry(
+            _LLM_PLANNER, "OpenAI model, structured output (OPENAI_API_KEY)", extra="openai"
+        ),
+        "openai-compat": BackendEntry(
+            _LLM_PLANNER,
+            "any OpenAI-compatible server: Ollama, vLLM, llama.cpp, LM Studio (URL#MODEL)",
+            extra="openai",
+        ),
+        "gemini": BackendEntry(
+            _LLM_PLANNER, "Gemini via google-genai (GEMINI_API_KEY)", extra="gemini"
         ),
     },
     "generator": {
@@ -121,12 +135,23 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
             "storyviz.evaluators.color_auditor:ColorAuditor",
             "pixel auditor: CIELAB colour attributes and presence per character region",
         ),
+        "vlm": BackendEntry(
+            "storyviz.providers.factories:vlm_auditor",
+            "vision-language model auditor: vlm:openai:MODEL, vlm:gemini:MODEL, "
+            "vlm:openai-compat:URL#MODEL",
+            extra="llm",
+        ),
     },
     "repairer": {
         "offline": BackendEntry(
             "storyviz.agents.repairer:RuleRepairer",
             "rule-based repairer: reprompt with the sheet's attributes, then reseed",
         ),
+        "openai": BackendEntry(_LLM_REPAIRER, "OpenAI model chooses repairs", extra="openai"),
+        "openai-compat": BackendEntry(
+            _LLM_REPAIRER, "OpenAI-compatible server chooses repairs (URL#MODEL)", extra="openai"
+        ),
+        "gemini": BackendEntry(_LLM_REPAIRER, "Gemini chooses repairs", extra="gemini"),
     },
 }
 
@@ -164,14 +189,13 @@ def build(role: Role, text: str) -> Any:
     spec, entry = resolve(role, text)
     module_name, _, attr = entry.target.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        if entry.extra:
+        factory = getattr(importlib.import_module(module_name), attr)
+        return factory(spec)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if entry.extra and missing and missing != "storyviz":
             raise BackendError(
-                f"the {role} backend {spec.name!r} needs extra packages: "
-                f'pip install "storyviz[{entry.extra}]" ({exc})'
+                f"the {role} backend {spec.name!r} needs {missing}: "
+                f'pip install "storyviz[{entry.extra}]"'
             ) from None
         raise
-    factory = getattr(module, attr)
-    backend = factory(spec)
-    return backend

@@ -214,3 +214,19 @@ def test_unwritable_runs_dir(tmp_path: Path) -> None:
     blocker.write_text("x")
     proc = storyviz("run", "Mia walks.", "--runs-dir", str(blocker / "runs"))
     assert_one_line_error(proc, "cannot write to the runs directory")
+
+
+def test_resume_keeps_the_runs_own_backends(tmp_path: Path, mia_story: str) -> None:
+    runs = str(tmp_path / "r")
+    summary = last_json(
+        storyviz("run", mia_story, "--generator", "sketch?drift=0.5", "--runs-dir", runs, "--json")
+    )
+    run_dir = Path(summary["run_dir"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["status"] = "interrupted"  # as if it had been cut off
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    last_json(storyviz("resume", summary["run_id"], "--runs-dir", runs, "--json"))
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    (resumed,) = [e for e in events if e["event"] == "resumed"]
+    assert resumed["detail"]["backends"] == manifest["backends"]
+    assert resumed["detail"]["backends"]["generator"] == "sketch?drift=0.5"
