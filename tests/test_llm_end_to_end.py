@@ -185,6 +185,7 @@ def test_a_run_with_an_openai_compatible_planner_auditor_and_repairer(tmp_path: 
     assert audit["current"]["p02"] == 2
     html = (run_dir / "report.html").read_text()
     assert EVIDENCE in html and "restate Mia&#39;s red hair" in html
+    assert "Model calls by role" in html
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     by_role = manifest["costs"]["llm_by_role"]
