@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storyviz.schemas import Box, PageSize, ReadingOrder
+from storyviz.schemas import Box, PageSize, PageSpec, PanelSpec, ReadingOrder
 
 PAGE_PIXELS: dict[str, tuple[int, int]] = {
     # 150 dpi: enough for a readable screen page and a draft print.
@@ -165,3 +165,21 @@ def render_size(
     w, h = right - left, bottom - top
     scale = long_side / max(w, h)
     return max(64, round(w * scale / 8) * 8), max(64, round(h * scale / 8) * 8)
+
+
+def pages_for(panels: Sequence[PanelSpec], sizes: Sequence[int]) -> list[PageSpec]:
+    """Pages of the given sizes (e.g. from `paginate`), in order, each with the template that
+    suits its panels' shots: what every planner hands the composer."""
+    pages: list[PageSpec] = []
+    start = 0
+    for number, size in enumerate(sizes, start=1):
+        chunk = panels[start : start + size]
+        start += size
+        pages.append(
+            PageSpec(
+                index=number,
+                template=choose_template([p.shot for p in chunk]),
+                panel_ids=[p.id for p in chunk],
+            )
+        )
+    return pages

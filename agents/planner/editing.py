@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from storyviz.agents.planner.llm_convert import (
-    pages_for,
     panel_from_answer,
     panel_id_width,
     plan_title,
@@ -33,7 +32,7 @@ from storyviz.agents.planner.llm_schema import (
 )
 from storyviz.agents.planner.validation import name_key
 from storyviz.anatomy import COLOUR_PARTS
-from storyviz.layouts import paginate, render_size
+from storyviz.layouts import pages_for, paginate, render_size
 from storyviz.schemas import CharacterSheet, Model, PanelSpec, StoryPlan
 from storyviz.seeding import stable_seed
 

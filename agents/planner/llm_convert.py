@@ -16,13 +16,12 @@ from storyviz.agents.planner.language import detect_language
 from storyviz.agents.planner.llm_schema import CharacterAnswer, PanelAnswer
 from storyviz.agents.planner.text import shorten, slugify
 from storyviz.agents.planner.validation import name_key
-from storyviz.layouts import choose_template, paginate
+from storyviz.layouts import pages_for, paginate
 from storyviz.schemas import (
     CastMember,
     CharacterAttributes,
     CharacterSheet,
     DialogueLine,
-    PageSpec,
     PanelSpec,
     StoryPlan,
     StoryRequest,
@@ -164,23 +163,6 @@ def panel_from_answer(answer: PanelAnswer, *, panel_id: str, ids: Mapping[str, s
             if line.text.strip()
         ],
     )
-
-
-def pages_for(panels: Sequence[PanelSpec], sizes: Sequence[int]) -> list[PageSpec]:
-    """Pages of the given sizes, in order, each with the template that suits its shots."""
-    pages: list[PageSpec] = []
-    start = 0
-    for number, size in enumerate(sizes, start=1):
-        chunk = panels[start : start + size]
-        start += size
-        pages.append(
-            PageSpec(
-                index=number,
-                template=choose_template([p.shot for p in chunk]),
-                panel_ids=[p.id for p in chunk],
-            )
-        )
-    return pages
 
 
 def _text(value: str) -> str | None:

@@ -19,9 +19,9 @@ from storyviz.agents.planner.sheets import build_sheets, select_characters
 from storyviz.agents.planner.staging import figure_of
 from storyviz.agents.planner.text import normalise_story, shorten, squash
 from storyviz.errors import BackendError
-from storyviz.layouts import MAX_PANELS_PER_PAGE, choose_template, paginate
+from storyviz.layouts import MAX_PANELS_PER_PAGE, pages_for, paginate
 from storyviz.registry import BackendSpec
-from storyviz.schemas import CharacterSheet, PageSpec, PanelSpec, Shot, StoryPlan, StoryRequest
+from storyviz.schemas import CharacterSheet, PanelSpec, Shot, StoryPlan, StoryRequest
 
 DEFAULT_PER_PAGE = 4
 OPTIONS = frozenset({"per_page"})
@@ -94,7 +94,7 @@ class OfflinePlanner:
             page_size=request.page_size,
             characters=sheets,
             panels=panels,
-            pages=_pages(panels, self.per_page),
+            pages=pages_for(panels, paginate(len(panels), self.per_page)),
         )
 
 
@@ -144,22 +144,6 @@ def _stage(
         panels.append(panel)
         shots.append(panel.shot)
     return panels
-
-
-def _pages(panels: list[PanelSpec], per_page: int) -> list[PageSpec]:
-    pages: list[PageSpec] = []
-    position = 0
-    for number, size in enumerate(paginate(len(panels), per_page), start=1):
-        chunk = panels[position : position + size]
-        position += size
-        pages.append(
-            PageSpec(
-                index=number,
-                template=choose_template([p.shot for p in chunk]),
-                panel_ids=[p.id for p in chunk],
-            )
-        )
-    return pages
 
 
 def _title(
