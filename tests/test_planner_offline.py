@@ -515,3 +515,11 @@ def test_a_caption_never_starts_with_the_punctuation_of_cut_dialogue() -> None:
     plan = OfflinePlanner().plan(StoryRequest(story=story, panels=1))
     caption = plan.panels[0].caption or ""
     assert caption.startswith("The robot dog"), caption
+
+
+def test_a_caption_keeps_one_full_stop_where_dialogue_was_cut() -> None:
+    story = 'She finds a robot dog under a bench. "Are you lost?" Mia asks. Wait... it beeps.'
+    plan = OfflinePlanner().plan(StoryRequest(story=story, panels=1))
+    caption = plan.panels[0].caption or ""
+    assert ".." not in caption.replace("...", ""), caption
+    assert "Wait..." in caption, caption

@@ -158,6 +158,7 @@ def tidy_punctuation(text: str) -> str:
     text = re.sub(r"[,;:，、]{2,}", ",", text)
     text = text.strip(" ,;:，、—–-")
     text = re.sub(r"^[.!?…。！？]+\s*", "", text)  # the end of a sentence whose speech was cut
+    text = re.sub(r"(?<![.])([.!?。！？])\.(?!\.)", r"\1", text)  # "bench.." once speech is cut
     return text if weight(text) >= 3 else ""
 
 
