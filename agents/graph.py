@@ -20,6 +20,7 @@ from langgraph.types import Send
 from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
 from storyviz.agents.state import PipelineState, View, merge_versions
 from storyviz.consistency import consistency_index, flagged_panels
+from storyviz.masks import box_mask
 from storyviz.metering import llm_costs
 from storyviz.protocols import AuditItem, Auditor, Generator, Planner, Repairer
 from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run
@@ -106,7 +107,7 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         panel_id=request.target_id,
         version=request.version,
         path=path,
-        seed=request.seed,
+        seed=int(result.info.get("seed", request.seed)),  # a broken output may have been reseeded
         prompt=request.prompt,
         backend=ctx.generator.spec,
         parameters={
@@ -230,6 +231,7 @@ def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             references=state.get("references", {}),
             emphasis=list(action.parameters.get("emphasis", [])),
         )
+        request = _with_repair_inputs(ctx.run, request, action, best)
         actions.append(action)
         jobs.append(
             {"request": request.model_dump(mode="json"), "repair": action.model_dump(mode="json")}
@@ -246,6 +248,24 @@ def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         last.model_dump(mode="json")
     ]
     return {"rounds": updated_rounds, "repair_jobs": jobs, "timings": {"repair": _elapsed(t0)}}
+
+
+def _with_repair_inputs(
+    run: Run, request: RenderRequest, action: RepairAction, best: PanelVersion
+) -> RenderRequest:
+    """Inpaint and img2img start from the best version; inpaint also gets a feathered mask of the
+    region to redraw, written to the run folder. Paths are absolute so any generator finds them."""
+    if action.strategy not in ("inpaint", "img2img"):
+        return request
+    update: dict[str, Any] = {"init_image": str(run.path(best.path))}
+    strength = action.parameters.get("strength")
+    if strength is not None:
+        update["strength"] = float(strength)
+    region = action.parameters.get("region")
+    if action.strategy == "inpaint" and region:
+        mask = box_mask((request.width, request.height), [region])
+        update["mask"] = str(run.path(run.save_mask(request.target_id, request.version, mask)))
+    return request.model_copy(update=update)
 
 
 def compose_pages(state: PipelineState, runtime: Ctx) -> dict[str, Any]:

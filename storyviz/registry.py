@@ -129,6 +129,12 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
             "storyviz.generators.sketch:SketchGenerator",
             "deterministic Pillow storyboard; ?drift=0..1 perturbs first renders (demo aid)",
         ),
+        "diffusers": BackendEntry(
+            "storyviz.generators.diffusers_backend:DiffusersGenerator",
+            "diffusers pipelines: SD-Turbo, SDXL(-Turbo), SD 1.5, FLUX.1-schnell or a local "
+            "folder; ?steps=&guidance=&size=&device=&dtype=&offload=&negative=",
+            extra="diffusers",
+        ),
     },
     "auditor": {
         "offline": BackendEntry(

@@ -115,6 +115,10 @@ class Run:
         """Write ``panels/<panel>_v<N>.png``; ``replace`` only re-does an unrecorded render."""
         return self._save_image(f"panels/{panel_id}_v{version}.png", image, overwrite=replace)
 
+    def save_mask(self, panel_id: str, version: int, image: Image) -> str:
+        """The mask a repair of ``panel_id`` into ``version`` redraws inside."""
+        return self._save_image(f"masks/{panel_id}_v{version}.png", image, overwrite=True)
+
     def save_reference(self, character_id: str, image: Image) -> str:
         return self._save_image(f"references/{character_id}.png", image, overwrite=True)
 

@@ -279,3 +279,51 @@ def test_the_llm_call_budget_stops_the_run_cleanly_and_resume_finishes_it(tmp_pa
     done = resume_run(load_settings(runs_dir=tmp_path / "runs"), run_dir.name, backends=backends())
     assert done.status == "completed"
     assert json.loads((run_dir / "manifest.json").read_text())["costs"]["llm_calls"] == 5
+
+
+class InpaintingRepairer:
+    """Always asks to inpaint Mia's hair region, as a model-backed repairer may."""
+
+    spec = "scripted-repairer"
+
+    def propose(self, plan, audit, history):  # type: ignore[no-untyped-def]
+        from storyviz.schemas import RepairAction
+
+        return RepairAction(
+            panel_id=audit.panel_id,
+            strategy="inpaint",
+            parameters={"seed": history[0].seed, "emphasis": ["Mia's red hair"],
+                        "region": [0.3, 0.2, 0.7, 0.4], "strength": 0.7},
+            finding_ids=[f.id for f in audit.findings],
+        )  # fmt: skip
+
+
+def test_an_inpaint_repair_gets_the_best_version_a_mask_and_its_strength(tmp_path: Path) -> None:
+    generator = ScriptedGenerator()
+    seen: list[RenderRequest] = []
+    original = generator.render
+
+    def record(request: RenderRequest) -> RenderResult:
+        seen.append(request)
+        return original(request)
+
+    generator.render = record  # type: ignore[method-assign]
+    backends = Backends(
+        planner=ScriptedPlanner(), generator=generator, auditor=ScriptedAuditor({("p02", 1): 0.4}),
+        repairer=InpaintingRepairer(),
+    )  # fmt: skip
+    result = start_run(
+        load_settings(runs_dir=tmp_path / "runs"),
+        StoryRequest(story="Mia walks."),
+        backends=backends,
+    )
+    (repair,) = [r for r in seen if r.version == 2]
+    assert repair.init_image == str(result.run_dir / "panels" / "p02_v1.png")
+    assert repair.strength == 0.7
+    assert repair.mask == str(result.run_dir / "masks" / "p02_v2.png")
+    with Image.open(repair.mask) as mask:
+        assert mask.size == (repair.width, repair.height)
+        assert mask.getpixel((repair.width // 2, round(repair.height * 0.3))) == 255
+        assert mask.getpixel((2, repair.height - 2)) == 0
+    plain = [r for r in seen if r.version == 1 and r.kind == "panel"]
+    assert all(r.init_image is None and r.mask is None for r in plain)

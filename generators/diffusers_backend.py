@@ -1,0 +1,220 @@
+"""The diffusers generator (backend ``diffusers:MODEL_ID_OR_PATH?options``).
+
+``diffusers:stabilityai/sd-turbo`` and ``diffusers:/path/to/folder`` take the same code path:
+``AutoPipelineForText2Image.from_pretrained``, loaded once per process (``diffusers_loading``)
+and reused for every panel, reference and repair. Panels are rendered at the size their page
+slot asks for (or ``?size=``), seeded so the same request gives the same pixels, checked for
+broken output (NaN, black, safety-blanked) and re-rendered with a derived seed if needed.
+
+Repairs arrive as requests with ``init_image``: with a ``mask`` they are inpainted, without one
+they go through img2img at low strength; both pipelines are made with ``from_pipe`` and share
+the loaded weights. Importing this module without torch, diffusers or transformers raises
+ModuleNotFoundError naming the package, which the registry turns into the pip extra to install.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import transformers  # noqa: F401  (absent -> ModuleNotFoundError now, not a confusing error later)
+from PIL import Image
+
+from storyviz.errors import BackendError
+from storyviz.masks import keep_outside
+from storyviz.protocols import RenderResult
+from storyviz.registry import BackendSpec
+from storyviz.schemas import RenderRequest
+from storyviz.seeding import stable_seed
+
+from .diffusers_device import choose_device, choose_dtype
+from .diffusers_loading import Loaded, LoadKey, load
+from .diffusers_options import Settings, parse_settings, snap8
+from .diffusers_outputs import broken_reason, fit, to_pil
+
+RENDERER = "diffusers"
+MAX_RESEEDS = 2
+IMG2IMG_STRENGTH = 0.35  # small fixes: keep composition and colours, redraw detail
+INPAINT_STRENGTH = 0.85  # a character's region: mostly redrawn, still anchored to what was there
+
+Progress = Callable[[int, int], None]
+
+
+class DiffusersGenerator:
+    """Renders panels, references and repairs with one diffusers pipeline.
+
+    ``progress`` (``callable(step, total)`` or None) is called after every denoising step;
+    ``base_dir`` resolves run-relative ``init_image``/``mask`` paths (default: the working
+    directory)."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        self.settings: Settings = parse_settings(spec)
+        self.spec = str(spec)
+        self.device = choose_device(self.settings.device)
+        self.dtype = choose_dtype(self.device, self.settings.dtype, self.settings.preset.family)
+        # Offloading moves modules between CPU and a GPU; with no GPU there is nothing to offload.
+        offload = self.settings.offload if self.device == "cuda" else "none"
+        self.key = LoadKey(self.settings.model, self.device, self.dtype, offload)
+        self.progress: Progress | None = None
+        self.base_dir: Path | None = None
+        self.loaded: Loaded = load(self.key)
+
+    @property
+    def text2img(self) -> Any:
+        return self.loaded.text2img
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        started = time.perf_counter()
+        width, height = self._generation_size(request)
+        task, pipe, call, original, mask = self._prepare(request, width, height)
+        steps = request.steps if request.steps is not None else self.settings.steps
+        guidance = request.guidance if request.guidance is not None else self.settings.guidance
+        strength = call.get("strength")
+        if strength is not None:  # img2img runs steps*strength steps; at least one must remain
+            steps = max(steps, math.ceil(1.0 / strength))
+        call.update(
+            prompt=request.prompt,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            output_type="np",
+        )
+        if self.settings.negative and request.negative_prompt:
+            call["negative_prompt"] = request.negative_prompt
+        if task != "img2img":  # img2img takes its size from the init image
+            call.update(width=width, height=height)
+        if self.progress is not None:
+            call["callback_on_step_end"] = self._step_callback(pipe, steps)
+
+        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed)
+        image = to_pil(pixels)
+        if original is not None and mask is not None:
+            image = keep_outside(original, image, mask)
+        image = fit(image, request.width, request.height)
+        seconds = time.perf_counter() - started
+        info: dict[str, Any] = {
+            "renderer": RENDERER,
+            "backend": self.spec,
+            "model": self.settings.model,
+            "preset": self.settings.preset.name,
+            "pipeline": type(pipe).__name__,
+            "task": task,
+            "kind": request.kind,
+            "target_id": request.target_id,
+            "version": request.version,
+            "device": self.device,
+            "dtype": self.dtype,
+            "offload": self.key.offload,
+            "steps": steps,
+            "guidance": guidance,
+            "seed": seed,
+            "requested_seed": request.seed,
+            "render_size": [width, height],
+            "size": [request.width, request.height],
+            "reseeded": reseeded,
+            "seconds": round(seconds, 4),
+        }
+        if strength is not None:
+            info["strength"] = strength
+        return RenderResult(image=image, seconds=seconds, info=info)
+
+    # -- what to run ---------------------------------------------------------------------------
+    def _generation_size(self, request: RenderRequest) -> tuple[int, int]:
+        if self.settings.size is not None:
+            return self.settings.size.for_request(request.width, request.height)
+        return snap8(request.width), snap8(request.height)
+
+    def _prepare(
+        self, request: RenderRequest, width: int, height: int
+    ) -> tuple[str, Any, dict[str, Any], Image.Image | None, Image.Image | None]:
+        """The task, its pipeline, task-specific call arguments, and the original and mask that
+        are pasted back outside the repaired region."""
+        if not request.init_image:
+            return "text2img", self.text2img, {}, None, None
+        original = self._open(request.init_image, "RGB").resize((width, height))
+        if request.mask:
+            mask = self._open(request.mask, "L").resize((width, height))
+            strength = request.strength if request.strength is not None else INPAINT_STRENGTH
+            call = {"image": original, "mask_image": mask, "strength": _unit(strength)}
+            return "inpaint", self.loaded.derived("inpaint"), call, original, mask
+        strength = request.strength if request.strength is not None else IMG2IMG_STRENGTH
+        call = {"image": original, "strength": _unit(strength)}
+        return "img2img", self.loaded.derived("img2img"), call, None, None
+
+    def _open(self, path: str, mode: str) -> Image.Image:
+        file = Path(path)
+        if not file.is_absolute():
+            file = (self.base_dir or Path.cwd()) / file
+        try:
+            with Image.open(file) as image:
+                return image.convert(mode)
+        except OSError as exc:
+            raise BackendError(
+                f"backend 'diffusers': cannot read repair input {file}: {exc}"
+            ) from None
+
+    # -- running it ----------------------------------------------------------------------------
+    def _render_checked(
+        self, pipe: Any, call: dict[str, Any], seed: int
+    ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
+        """Run, and re-run with derived seeds while the output is NaN, black or blanked."""
+        reseeded: list[dict[str, Any]] = []
+        for attempt in range(MAX_RESEEDS + 1):
+            current = seed if attempt == 0 else stable_seed("diffusers-reseed", seed, attempt)
+            output = self._call(pipe, call, current)
+            pixels = np.asarray(output.images[0], dtype=np.float32)
+            reason = broken_reason(pixels, getattr(output, "nsfw_content_detected", None))
+            if reason is None:
+                return pixels, current, reseeded
+            reseeded.append({"seed": current, "reason": reason})
+        reasons = ", ".join(f"seed {r['seed']}: {r['reason']}" for r in reseeded)
+        hint = " (try dtype=float32)" if self.dtype == "float16" else ""
+        raise BackendError(
+            f"backend 'diffusers': {self.settings.model} gave only broken images ({reasons}){hint}"
+        )
+
+    def _call(self, pipe: Any, call: dict[str, Any], seed: int) -> Any:
+        # A CPU generator gives the same initial noise on cuda, mps and cpu (diffusers' own advice
+        # for reproducibility); the pipeline moves the noise to its device.
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        try:
+            with self.loaded.render_lock, torch.inference_mode():
+                return pipe(**call, generator=generator)
+        except torch.OutOfMemoryError:
+            raise self._oom() from None
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise self._oom() from None
+            raise
+
+    def _oom(self) -> BackendError:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return BackendError(
+            f"backend 'diffusers': out of memory on {self.device} rendering with "
+            f"{self.settings.model}; try a smaller size (?size=512) or offload=model "
+            "(offload=sequential for the least memory)"
+        )
+
+    def _step_callback(self, pipe: Any, steps: int) -> Callable[..., dict[str, Any]]:
+        progress = self.progress
+        assert progress is not None
+
+        def on_step_end(
+            _pipe: Any, step: int, _timestep: Any, kwargs: dict[str, Any]
+        ) -> dict[str, Any]:
+            total = int(getattr(_pipe, "num_timesteps", 0) or steps)
+            progress(step + 1, total)
+            return kwargs
+
+        return on_step_end
+
+
+def _unit(strength: float) -> float:
+    if not (math.isfinite(strength) and 0.0 < strength <= 1.0):
+        raise BackendError(f"backend 'diffusers': strength must be in (0, 1], got {strength}")
+    return float(strength)

@@ -1,0 +1,55 @@
+"""Repair masks: a normalised box becomes a feathered greyscale mask, and back again.
+
+Pure Pillow, in the core: the graph writes a repair's mask file, and generators that inpaint
+read it. A hard-edged mask leaves a visible seam where the inpainted region meets the original,
+so the edge is blurred; the same mask is then used to paste the original back outside the
+region, because not every inpainting pipeline keeps the unmasked pixels exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PIL import Image, ImageFilter
+
+Box = tuple[float, float, float, float]
+
+
+def pixel_box(box: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
+    """A normalised ``[x0, y0, x1, y1]`` as pixel bounds, clamped to the image, never empty."""
+    if len(box) != 4:
+        raise ValueError(f"a box needs 4 numbers [x0, y0, x1, y1], got {list(box)}")
+    x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in box)
+    if x1 < x0:
+        x0, x1 = x1, x0
+    if y1 < y0:
+        y0, y1 = y1, y0
+    left, top = round(x0 * width), round(y0 * height)
+    right = max(left + 1, round(x1 * width))
+    bottom = max(top + 1, round(y1 * height))
+    return left, top, min(right, width), min(bottom, height)
+
+
+def box_mask(
+    size: tuple[int, int], boxes: Sequence[Sequence[float]], feather: float | None = None
+) -> Image.Image:
+    """An L-mode mask, white (255) inside the boxes, black outside, with a Gaussian-blurred edge.
+
+    ``feather`` is the blur radius in pixels; by default 2% of the image's long side, enough to
+    hide the seam without eating small boxes."""
+    width, height = size
+    mask = Image.new("L", (width, height), 0)
+    for box in boxes:
+        mask.paste(255, pixel_box(box, width, height))
+    radius = max(width, height) * 0.02 if feather is None else feather
+    if radius > 0:
+        mask = mask.filter(ImageFilter.GaussianBlur(radius))
+    return mask
+
+
+def keep_outside(original: Image.Image, repaired: Image.Image, mask: Image.Image) -> Image.Image:
+    """The repaired image inside the mask, the original outside it, blended along the feather."""
+    size = original.size
+    repaired = repaired.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    mask = mask.convert("L").resize(size, Image.Resampling.BILINEAR)
+    return Image.composite(repaired, original.convert("RGB"), mask)
