@@ -50,7 +50,8 @@ class DiffusersGenerator:
 
     ``progress`` (``callable(step, total)`` or None) is called after every denoising step;
     ``base_dir`` resolves run-relative ``init_image``/``mask`` paths (default: the working
-    directory)."""
+    directory); ``cache_prompts`` (default True) reuses text embeddings for repeated prompts
+    (``diffusers_prompts``) and exists to switch that off for a comparison."""
 
     def __init__(self, spec: BackendSpec) -> None:
         self.settings: Settings = parse_settings(spec)
@@ -61,6 +62,8 @@ class DiffusersGenerator:
         offload = self.settings.offload if self.device == "cuda" else "none"
         self.key = LoadKey(self.settings.model, self.device, self.dtype, offload)
         self.progress: Progress | None = None
+        # False sends prompts as text every time (the tests compare both ways pixel for pixel).
+        self.cache_prompts = True
         self.base_dir: Path | None = None
         self.loaded: Loaded = load(self.key)
 
@@ -77,14 +80,9 @@ class DiffusersGenerator:
         strength = call.get("strength")
         if strength is not None:  # img2img runs steps*strength steps; at least one must remain
             steps = max(steps, math.ceil(1.0 / strength))
-        call.update(
-            prompt=request.prompt,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            output_type="np",
-        )
-        if self.settings.negative and request.negative_prompt:
-            call["negative_prompt"] = request.negative_prompt
+        call.update(num_inference_steps=steps, guidance_scale=guidance, output_type="np")
+        negative = request.negative_prompt if self.settings.negative else None
+        call.update(self._prompt_arguments(pipe, request.prompt, negative or None, guidance))
         if task != "img2img":  # img2img takes its size from the init image
             call.update(width=width, height=height)
         if self.progress is not None:
@@ -156,6 +154,21 @@ class DiffusersGenerator:
             raise BackendError(
                 f"backend 'diffusers': cannot read repair input {file}: {exc}"
             ) from None
+
+    def _prompt_arguments(
+        self, pipe: Any, prompt: str, negative: str | None, guidance: float
+    ) -> dict[str, Any]:
+        """Cached embeddings where the pipeline family allows it (see ``diffusers_prompts``),
+        else the text; encoded once per request, not once per reseed."""
+        if self.cache_prompts:
+            with torch.inference_mode():
+                embeds = self.loaded.prompts.embeds(pipe, prompt, negative, guidance)
+            if embeds is not None:
+                return embeds
+        text: dict[str, Any] = {"prompt": prompt}
+        if negative is not None:
+            text["negative_prompt"] = negative
+        return text
 
     # -- running it ----------------------------------------------------------------------------
     def _render_checked(

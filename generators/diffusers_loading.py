@@ -24,6 +24,7 @@ from diffusers import (
 from storyviz.errors import BackendError
 
 from .diffusers_device import DTYPES
+from .diffusers_prompts import PromptCache
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Loaded:
     # A pipeline (its scheduler above all) keeps per-call state, and the derived pipelines share
     # the scheduler; the graph renders several panels at once, so calls take turns on this lock.
     render_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Prompt embeddings depend on the text encoder only, which the derived pipelines share too.
+    prompts: PromptCache = field(default_factory=PromptCache)
     _derived: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

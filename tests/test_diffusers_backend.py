@@ -309,6 +309,72 @@ def test_progress_is_reported_per_step(make_generator) -> None:
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
+def test_prompt_embeddings_are_encoded_once_and_change_no_pixel(
+    make_generator, tiny_model: Path, monkeypatch, tmp_path: Path
+) -> None:
+    """Repeats (the same request, a prompt shared by two panels, a repair) reuse the embeddings;
+    the pixels match a generator that sends its prompts as text."""
+    gen = make_generator("steps=1")
+    plain = make_generator("steps=1")
+    plain.cache_prompts = False
+    cache = gen.loaded.prompts
+    cache.clear()  # the session's other tests rendered these prompts already
+    before = cache.encodes
+    pipe = gen.text2img
+    original = pipe.encode_prompt
+    encoded: list[str] = []
+
+    def counting(prompt: str | None, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("prompt_embeds") is None:  # given embeddings, the call encodes nothing
+            encoded.append(str(prompt))
+        return original(prompt, *args, **kwargs)
+
+    monkeypatch.setattr(pipe, "encode_prompt", counting)
+    first = request(prompt="robot dog in the rain")
+    second = request(prompt="robot dog in the rain", target_id="p02", seed=8)
+    cached = [gen.render(first), gen.render(first), gen.render(second)]
+    assert cached[0].image.tobytes() == cached[1].image.tobytes()
+    assert encoded == ["robot dog in the rain"] and cache.encodes - before == 1 and len(cache) == 1
+
+    as_text = [plain.render(first), plain.render(second)]  # the pipeline encodes these itself
+    assert len(encoded) == 3 and cache.encodes - before == 1
+    assert cached[0].image.tobytes() == as_text[0].image.tobytes()
+    assert cached[2].image.tobytes() == as_text[1].image.tobytes()
+
+    unguided = gen.render(request(prompt="robot dog in the rain", guidance=1.0))
+    assert cache.encodes - before == 2  # no guidance: no negative, another entry
+    assert (
+        unguided.image.tobytes()
+        == plain.render(request(prompt="robot dog in the rain", guidance=1.0)).image.tobytes()
+    )
+
+    cached[0].image.save(tmp_path / "v1.png")  # a repair through img2img shares the entries
+    repair = request(prompt="robot dog in the rain", init_image="v1.png", strength=0.5)
+    repaired = gen.render(repair)
+    assert repaired.info["task"] == "img2img" and cache.encodes - before == 2
+    assert repaired.image.tobytes() == plain.render(repair).image.tobytes()
+
+
+def test_prompt_cache_leaves_other_pipelines_to_their_text() -> None:
+    from storyviz.generators.diffusers_prompts import PromptCache
+
+    class Pipe:  # not an SD pipeline: prompts go as text, nothing is cached
+        pass
+
+    assert PromptCache(2).embeds(Pipe(), "a", None, 7.5) is None
+
+
+def test_prompt_cache_evicts_the_least_recently_used(make_generator) -> None:
+    from storyviz.generators.diffusers_prompts import PromptCache
+
+    pipe = make_generator().text2img
+    cache = PromptCache(2)
+    for prompt in ("rain", "night", "rain", "kitchen", "rain", "night"):
+        cache.embeds(pipe, prompt, "blurry", 7.5)
+    # rain, night (2), rain hit, kitchen evicts night (3), rain hit, night evicts kitchen (4)
+    assert cache.encodes == 4 and len(cache) == 2
+
+
 def test_load_errors_are_one_line_backend_errors(tiny_model: Path, tmp_path: Path) -> None:
     from storyviz.generators.diffusers_backend import DiffusersGenerator
 
