@@ -433,3 +433,30 @@ def test_missing_torch_names_the_extra() -> None:
     assert "missing torch" in out
     assert 'pip install "storyviz[diffusers]"' in out
     assert SD15.family == "sd15"
+
+
+@pytest.mark.slow
+def test_a_whole_run_with_the_diffusers_generator(tiny_model: Path, tmp_path: Path) -> None:
+    """The CLI, the graph, the repair loop and the report, drawing with a real (tiny) pipeline."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cli_helpers import last_json, storyviz
+
+    backend = f"diffusers:{tiny_model}?steps=2&size=64"
+    summary = last_json(
+        storyviz(
+            "run", "Mia, a girl with red hair, walks home. She meets Bolt, a robot dog.",
+            "--panels", "2", "--generator", backend, "--runs-dir", str(tmp_path / "runs"),
+            "--json", "-q", timeout=300,
+        )
+    )  # fmt: skip
+    assert summary["status"] == "completed" and summary["panels"] == 2
+    run_dir = Path(summary["run_dir"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["backends"]["generator"].startswith("diffusers:")
+    audit = json.loads((run_dir / "audit.json").read_text())
+    first = audit["versions"]["p01"][0]
+    assert first["backend"].startswith("diffusers:") and first["parameters"]["steps"] == 2
+    assert max(first["parameters"]["render_size"]) == 64  # drawn small, as asked
+    with Image.open(run_dir / first["path"]) as image:  # delivered at the page slot's size
+        assert image.size == (first["parameters"]["width"], first["parameters"]["height"])
+    assert list((run_dir / "pages").glob("page_*.png")) and (run_dir / "report.html").is_file()
