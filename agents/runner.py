@@ -190,6 +190,10 @@ def _execute(
     for role, backend in backends.by_role().items():
         if isinstance(backend, Metered):
             backend.bind_meter(meter, role)
+    if hasattr(backends.generator, "progress"):  # generators that report denoising steps
+        backends.generator.progress = lambda step, total: run.notify(
+            "denoise", "render", detail={"step": step, "total": total}
+        )
     context = PipelineContext(
         run=run,
         planner=backends.planner,

@@ -101,6 +101,7 @@ class _Progress:
             transient=True,
         )
         self.task: Any = None
+        self.step_task: Any = None
 
     def __enter__(self) -> _Progress:
         self.progress.__enter__()
@@ -111,6 +112,12 @@ class _Progress:
 
     def _line(self, text: str) -> None:
         self.progress.console.print(text)
+
+    def _steps(self, step: int, total: int) -> None:
+        """A second bar for the denoising steps of the render under way."""
+        if self.step_task is None:
+            self.step_task = self.progress.add_task("  denoising", total=total)
+        self.progress.update(self.step_task, completed=step, total=total)
 
     def _bar(self, description: str, total: int) -> None:
         if self.task is not None:
@@ -133,6 +140,8 @@ class _Progress:
             self._line(f"  reference sheet for {d.get('character')} ({event.seconds:.2f}s)")
         elif event.event == "rendered" and self.task is not None:
             self.progress.advance(self.task)
+        elif event.event == "denoise":
+            self._steps(int(d.get("step", 0)), int(d.get("total", 0)))
         elif event.event == "audited":
             flagged = ", ".join(d.get("flagged", [])) or "none"
             self._line(

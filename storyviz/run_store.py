@@ -173,6 +173,14 @@ class Run:
                 listener(record)
         return record
 
+    def notify(self, event: str, step: str = "", **fields: Any) -> None:
+        """Tell listeners without writing events.jsonl: for fine-grained progress (denoising
+        steps) that a person watches live but nobody needs in the record."""
+        record = RunEvent(event=event, step=step, **fields)
+        with self._lock:
+            for listener in self._listeners:
+                listener(record)
+
     def events(self) -> Iterator[RunEvent]:
         path = self.dir / EVENTS_FILE
         if not path.exists():

@@ -327,3 +327,28 @@ def test_an_inpaint_repair_gets_the_best_version_a_mask_and_its_strength(tmp_pat
         assert mask.getpixel((2, repair.height - 2)) == 0
     plain = [r for r in seen if r.version == 1 and r.kind == "panel"]
     assert all(r.init_image is None and r.mask is None for r in plain)
+
+
+def test_denoising_steps_reach_listeners_but_not_the_event_log(tmp_path: Path) -> None:
+    class SteppingGenerator(ScriptedGenerator):
+        progress = None
+
+        def render(self, request: RenderRequest) -> RenderResult:
+            for step in (1, 2):
+                if self.progress is not None:
+                    self.progress(step, 2)
+            return super().render(request)
+
+    heard: list[str] = []
+    backends = Backends(
+        planner=ScriptedPlanner(), generator=SteppingGenerator(), auditor=ScriptedAuditor({}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )  # fmt: skip
+    result = start_run(
+        load_settings(runs_dir=tmp_path / "runs"),
+        StoryRequest(story="Mia walks."),
+        backends=backends,
+        listener=lambda event: heard.append(event.event),
+    )
+    assert heard.count("denoise") == 2 * 4  # a reference and three panels, two steps each
+    assert "denoise" not in (result.run_dir / "events.jsonl").read_text()
