@@ -11,13 +11,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from fakes.chat_model import Answer, Call, ScriptedChat
 
 from storyviz.agents.planner.colour_vocab import vocabulary_colour
 from storyviz.agents.planner.editing import (
@@ -39,72 +38,22 @@ from storyviz.agents.planner.offline import OfflinePlanner
 from storyviz.agents.planner.validation import validate_plan_answer
 from storyviz.errors import InputError, ModelOutputError, ProviderError, RefusalError
 from storyviz.layouts import TEMPLATES, choose_template, paginate
-from storyviz.metering import CallMeter, LLMCall
+from storyviz.metering import CallMeter
 from storyviz.prompts import load
 from storyviz.protocols import Planner
-from storyviz.providers.base import ChatMessage, ChatModel, ChatResult
+from storyviz.providers.base import ChatModel
 from storyviz.schemas import StoryPlan, StoryRequest
 from storyviz.seeding import stable_seed
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
-Answer = str | dict[str, Any] | BaseException
-Responder = Callable[[Sequence[ChatMessage], type[BaseModel], str], Answer]
 
-
-@dataclass
-class Call:
-    messages: list[ChatMessage]
-    schema: type[BaseModel]
-    purpose: str
-
-    def text(self) -> str:
-        return "\n".join(m.text for m in self.messages)
-
-
-@dataclass
-class FakeChat:
-    """A ChatModel answering from a script (or a responder), validating like a real client."""
-
-    answers: list[Answer] = field(default_factory=list)
-    responder: Responder | None = None
-    spec: str = "fake:planner-1"
-    model: str = "planner-1"
-    supports_images: bool = False
-    max_images_per_call: int = 0
-    calls: list[Call] = field(default_factory=list)
-    meter: CallMeter | None = None
-    role: str = ""
-
-    def bind_meter(self, meter: CallMeter, role: str) -> None:
-        self.meter, self.role = meter, role
-
-    def structured(
-        self, messages: Sequence[ChatMessage], schema: type[Any], *, purpose: str
-    ) -> ChatResult[Any]:
-        if self.meter is not None:
-            self.meter.reserve(self.role)
-        self.calls.append(Call(list(messages), schema, purpose))
-        if self.responder is not None:
-            answer = self.responder(messages, schema, purpose)
-        else:
-            assert self.answers, f"the script has no answer left for {purpose!r}"
-            answer = self.answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        raw = answer if isinstance(answer, str) else json.dumps(answer)
-        try:
-            value = schema.model_validate_json(raw)
-        except ValidationError as exc:
-            problems = [
-                f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()
-            ]
-            raise ModelOutputError(
-                f"the answer does not fit {schema.__name__}", raw=raw, problems=problems
-            ) from None
-        if self.meter is not None:
-            self.meter.record(LLMCall(self.role, self.spec, self.model, purpose, seconds=0.0))
-        return ChatResult(value=value, raw=raw, model=self.model, input_tokens=10, output_tokens=5)
+def FakeChat(answers: Sequence[Answer] = (), **options: Any) -> ScriptedChat:  # noqa: N802
+    """The planner's model: text only, like most planning models."""
+    return ScriptedChat(
+        answers, spec="fake:planner-1", model="planner-1", supports_images=False,
+        max_images_per_call=0, **options,
+    )  # fmt: skip
 
 
 STORY = (
@@ -229,13 +178,13 @@ def test_two_step_plan_is_valid_with_derived_ids_seeds_and_pages() -> None:
     first, second = chat.calls
     assert [m.role for m in first.messages] == ["system", "user"]
     for call in chat.calls:
-        text = call.text()
+        text = call.text
         assert "She finds a small silver robot dog under a bench." in text
         assert "exactly 4 panels" in text
         assert "watercolour" in text
         assert "turquoise" in text and "close-up" in text and "over-the-shoulder" in text
-    assert "[x0,y0,x1,y1]" in second.text() and "feet" in second.text()
-    assert "a shy girl with red hair in a yellow raincoat" in second.text()  # step 1's bible
+    assert "[x0,y0,x1,y1]" in second.text and "feet" in second.text
+    assert "a shy girl with red hair in a yellow raincoat" in second.text  # step 1's bible
 
     assert StoryPlan.model_validate_json(plan.model_dump_json()) == plan
     assert plan.title == "Mia and Bolt"
@@ -284,7 +233,7 @@ def test_auto_panel_count_lets_the_model_choose_up_to_twelve() -> None:
     planner, chat = two_step_planner(bible(), good_panels())
     plan = planner.plan(request(panels=None))
     assert len(plan.panels) == 4
-    assert "choose 1-12" in chat.calls[0].text() and "exactly" not in chat.calls[0].text()
+    assert "choose 1-12" in chat.calls[0].text and "exactly" not in chat.calls[0].text
 
 
 def test_one_step_mode_asks_once_and_gives_the_same_plan() -> None:
@@ -292,8 +241,8 @@ def test_one_step_mode_asks_once_and_gives_the_same_plan() -> None:
     chat = FakeChat(answers=[single])
     plan = LLMPlanner(chat, two_step=False).plan(request())
     assert [(c.purpose, c.schema) for c in chat.calls] == [("plan", PlanAnswer)]
-    assert STORY.split(".")[1].strip() in chat.calls[0].text()
-    assert "exactly 4 panels" in chat.calls[0].text()
+    assert STORY.split(".")[1].strip() in chat.calls[0].text
+    assert "exactly 4 panels" in chat.calls[0].text
     two_step = two_step_planner(bible(), good_panels())[0].plan(request())
     assert plan == two_step
 
@@ -484,7 +433,7 @@ def test_bind_meter_counts_every_call_under_the_role() -> None:
     meter = CallMeter()
     planner.bind_meter(meter, "planner")
     planner.plan(request())
-    assert chat.role == "planner" and meter.used == 3
+    assert chat.bound == (meter, "planner") and meter.used == 3
 
 
 # --- editing --------------------------------------------------------------------------------
@@ -519,7 +468,7 @@ def test_edit_one_panel_at_night(plan: StoryPlan) -> None:
     assert edit.summary == "Panel 2 now takes place at night. (changed: p02)"
     (call,) = chat.calls
     assert call.purpose == "edit plan" and call.schema is EditPlanAnswer
-    text = call.text()
+    text = call.text
     assert "make panel 2 at night" in text and '"id": "p02"' in text and "[x0,y0,x1,y1]" in text
 
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from fakes.chat_model import Answer, ScriptedChat
 
 from storyviz.agents.repairer import RuleRepairer
 from storyviz.agents.repairer_llm import LLMRepairer
-from storyviz.errors import ModelOutputError, ProviderError, RefusalError
+from storyviz.errors import ProviderError, RefusalError
 from storyviz.metering import CallMeter
 from storyviz.prompts import load
 from storyviz.protocols import Repairer
-from storyviz.providers.base import ChatMessage, ChatResult
 from storyviz.registry import BackendSpec
 from storyviz.schemas import (
     CastMember,
@@ -34,46 +32,11 @@ from storyviz.seeding import stable_seed
 
 # --- the fake chat model -------------------------------------------------------------------------
 
-Answer = dict[str, Any] | str | Exception
 
-
-@dataclass
-class Call:
-    messages: list[ChatMessage]
-    schema: type[BaseModel]
-    purpose: str
-
-
-class FakeChat:
-    """A ChatModel answering from a queue, validating like a real client."""
-
-    spec = "fake:writer"
-    model = "writer"
-    supports_images = False
-    max_images_per_call = 0
-
-    def __init__(self, answers: Sequence[Answer] = ()) -> None:
-        self.queue = list(answers)
-        self.calls: list[Call] = []
-        self.bound: tuple[CallMeter, str] | None = None
-
-    def bind_meter(self, meter: CallMeter, role: str) -> None:
-        self.bound = (meter, role)
-
-    def structured(
-        self, messages: Sequence[ChatMessage], schema: type[Any], *, purpose: str
-    ) -> ChatResult[Any]:
-        self.calls.append(Call(list(messages), schema, purpose))
-        answer = self.queue.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        raw = answer if isinstance(answer, str) else json.dumps(answer)
-        try:
-            value = schema.model_validate_json(raw)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-            raise ModelOutputError("not the schema", raw=raw, problems=problems) from exc
-        return ChatResult(value=value, raw=raw, model=self.model)
+def FakeChat(answers: Sequence[Answer] = ()) -> ScriptedChat:  # noqa: N802
+    return ScriptedChat(
+        answers, spec="fake:writer", model="writer", supports_images=False, max_images_per_call=0
+    )
 
 
 # --- a plan, an audit, a history -----------------------------------------------------------------

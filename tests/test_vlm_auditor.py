@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from fakes.chat_model import Answer, ScriptedChat
+from pydantic import BaseModel
 
-from storyviz.errors import BackendError, ModelOutputError, ProviderError, RefusalError
+from storyviz.errors import BackendError, ProviderError, RefusalError
 from storyviz.evaluators.vlm_auditor import VLMAuditor
 from storyviz.metering import CallMeter
 from storyviz.prompts import load
 from storyviz.protocols import AuditItem, Auditor
-from storyviz.providers.base import ChatMessage, ChatResult
+from storyviz.providers.base import ChatMessage
 from storyviz.registry import build
 from storyviz.schemas import (
     CastMember,
@@ -29,67 +29,14 @@ from storyviz.schemas import (
 
 # --- the fake chat model -------------------------------------------------------------------------
 
-Answer = dict[str, Any] | str | Exception
-Responder = Callable[[Sequence[ChatMessage], str], Answer]
+
+def FakeChat(answers: Sequence[Answer] = (), **options: Any) -> ScriptedChat:  # noqa: N802
+    return ScriptedChat(answers, spec="fake:vision", model="vision", **options)
 
 
-@dataclass
-class Call:
-    messages: list[ChatMessage]
-    schema: type[BaseModel]
-    purpose: str
-
-    @property
-    def images(self) -> list[str]:
-        return [image.label for m in self.messages for image in m.images]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(m.text for m in self.messages)
-
-
-class FakeChat:
-    """A ChatModel that answers from a script (a queue, or a function of the request) and
-    validates the answer into the requested schema the way a real client does."""
-
-    spec = "fake:vision"
-    model = "vision"
-
-    def __init__(
-        self,
-        answers: Sequence[Answer] = (),
-        *,
-        responder: Responder | None = None,
-        supports_images: bool = True,
-        max_images_per_call: int = 16,
-    ) -> None:
-        self.queue = list(answers)
-        self.responder = responder
-        self.supports_images = supports_images
-        self.max_images_per_call = max_images_per_call
-        self.calls: list[Call] = []
-        self.bound: tuple[CallMeter, str] | None = None
-
-    def bind_meter(self, meter: CallMeter, role: str) -> None:
-        self.bound = (meter, role)
-
-    def structured(
-        self, messages: Sequence[ChatMessage], schema: type[Any], *, purpose: str
-    ) -> ChatResult[Any]:
-        self.calls.append(Call(list(messages), schema, purpose))
-        answer = self.responder(messages, purpose) if self.responder else self.queue.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        raw = answer if isinstance(answer, str) else json.dumps(answer)
-        try:
-            value = schema.model_validate_json(raw)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-            raise ModelOutputError("not the schema", raw=raw, problems=problems) from exc
-        return ChatResult(value=value, raw=raw, model=self.model)
-
-
-def clean_for_every_panel(messages: Sequence[ChatMessage], purpose: str) -> Answer:
+def clean_for_every_panel(
+    messages: Sequence[ChatMessage], schema: type[BaseModel], purpose: str
+) -> Answer:
     """Answers 'nothing wrong' for every panel image of the request."""
     labels = [image.label for m in messages for image in m.images]
     ids = [re.match(r"panel (\S+) v\d+", label) for label in labels]
