@@ -229,21 +229,8 @@ def _execute(
 
 
 def _record_call(run: Run, call: LLMCall) -> None:
-    run.emit(
-        "llm_call",
-        call.role,
-        seconds=call.seconds,
-        detail={
-            "backend": call.backend,
-            "model": call.model,
-            "purpose": call.purpose,
-            "input_tokens": call.input_tokens,
-            "output_tokens": call.output_tokens,
-            "ok": call.ok,
-            "error": call.error,
-            "notes": list(call.notes),
-        },
-    )
+    detail = {k: v for k, v in call.as_dict().items() if k not in ("role", "seconds")}
+    run.emit("llm_call", call.role, seconds=call.seconds, detail=detail)
 
 
 def _stop(run: Run, status: str, error: str) -> None:
