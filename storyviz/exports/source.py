@@ -1,0 +1,173 @@
+"""What every export reads from a run folder, checked once.
+
+Exports take a finished run as it is on disk: the plan (title, characters, reading order, page
+size), the composed pages in reading order, the current version of every panel, and the story
+(for summaries). A run that did not complete or has no pages is refused with one line, so no
+export ever packages a comic that is still being drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from storyviz.errors import InputError, RunStoreError
+from storyviz.run_store import AUDIT_FILE, MANIFEST_FILE, PLAN_FILE
+from storyviz.schemas import AuditLog, RunManifest, StoryPlan
+
+EXPORTS_DIR = "exports"
+_PAGE_FILE = re.compile(r"^page_(\d+)\.png$")
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """A completed run, ready to export."""
+
+    run_dir: Path
+    manifest: RunManifest
+    plan: StoryPlan
+    pages: tuple[Path, ...]
+    """Page images in reading order (page 1 first)."""
+    panels: dict[str, Path]
+    """Panel id -> the current version's image, for formats that re-flow panels."""
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
+    @property
+    def title(self) -> str:
+        return self.manifest.request.title or self.plan.title
+
+    @property
+    def author(self) -> str:
+        return "storyviz"
+
+    @property
+    def summary(self) -> str:
+        """The story as the user told it, on one line."""
+        return " ".join(self.manifest.request.story.split())
+
+    @property
+    def stem(self) -> str:
+        """A file name stem for exports: the run id is unique and already file-safe."""
+        return self.run_id
+
+    def panel_order(self) -> list[str]:
+        """Panel ids in reading order (page by page, slot by slot)."""
+        return [pid for page in self.plan.pages for pid in page.panel_ids]
+
+
+def load_run(run_dir: Path) -> RunSource:
+    """Read and check a run folder; every problem is a one-line InputError/RunStoreError."""
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST_FILE).is_file():
+        raise InputError(f"{run_dir} is not a run folder (no {MANIFEST_FILE})")
+    try:
+        manifest = RunManifest.model_validate_json((run_dir / MANIFEST_FILE).read_text("utf-8"))
+    except ValidationError as exc:
+        raise RunStoreError(
+            f"{run_dir.name}: {MANIFEST_FILE} is damaged ({exc.errors()[0]['msg']})"
+        ) from None
+    if manifest.status != "completed":
+        raise InputError(
+            f"run {manifest.run_id} is {manifest.status}, not completed; finish it first "
+            f"(storyviz resume {manifest.run_id})"
+        )
+    try:
+        plan = StoryPlan.model_validate_json((run_dir / PLAN_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"run {manifest.run_id} has no {PLAN_FILE}") from None
+    except ValidationError as exc:
+        raise RunStoreError(
+            f"run {manifest.run_id}: {PLAN_FILE} is damaged ({exc.errors()[0]['msg']})"
+        ) from None
+    pages = _page_files(run_dir)
+    if not pages:
+        raise InputError(f"run {manifest.run_id} has no composed pages in {run_dir / 'pages'}")
+    return RunSource(run_dir, manifest, plan, pages, _current_panels(run_dir, plan))
+
+
+def _page_files(run_dir: Path) -> tuple[Path, ...]:
+    folder = run_dir / "pages"
+    if not folder.is_dir():
+        return ()
+    numbered = []
+    for child in folder.iterdir():
+        match = _PAGE_FILE.match(child.name)
+        if match and child.is_file():
+            numbered.append((int(match.group(1)), child))
+    return tuple(path for _, path in sorted(numbered))
+
+
+def _current_panels(run_dir: Path, plan: StoryPlan) -> dict[str, Path]:
+    """The current version of each panel per audit.json, else the newest file on disk."""
+    found: dict[str, Path] = {}
+    try:
+        audit = AuditLog.model_validate(json.loads((run_dir / AUDIT_FILE).read_text("utf-8")))
+    except (OSError, ValueError):
+        audit = None
+    for panel in plan.panels:
+        path: Path | None = None
+        if audit is not None and panel.id in audit.current:
+            version = audit.current[panel.id]
+            for recorded in audit.versions.get(panel.id, []):
+                if recorded.version == version:
+                    path = run_dir / recorded.path
+        if path is None or not path.is_file():
+            candidates = sorted((run_dir / "panels").glob(f"{panel.id}_v*.png"), key=_version)
+            path = candidates[-1] if candidates else None
+        if path is not None and path.is_file():
+            found[panel.id] = path
+    return found
+
+
+def _version(path: Path) -> int:
+    number = path.stem.rsplit("_v", 1)[-1]
+    return int(number) if number.isdigit() else 0
+
+
+def output_path(source: RunSource, out: Path | None, suffix: str) -> Path:
+    """Where a single-file export goes: `out` as a file, inside `out` if it is a folder, or
+    `run_dir/exports/<run id><suffix>` by default."""
+    if out is None:
+        return source.run_dir / EXPORTS_DIR / f"{source.stem}{suffix}"
+    out = Path(out)
+    if out.is_dir() or str(out).endswith(os.sep):
+        return out / f"{source.stem}{suffix}"
+    return out
+
+
+def output_dir(source: RunSource, out: Path | None, name: str) -> Path:
+    """Where a many-file export goes: `out` as a folder, or `run_dir/exports/<name>/`."""
+    return source.run_dir / EXPORTS_DIR / name if out is None else Path(out)
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Let `write` fill a temporary file beside `path`, then rename it into place, so a reader
+    never sees a half-written export under the final name."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".{threading.get_ident()}.tmp", dir=path.parent
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise InputError(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
