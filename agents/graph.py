@@ -31,6 +31,7 @@ from storyviz.schemas import (
     PanelVersion,
     RenderRequest,
     RepairAction,
+    StoryPlan,
     StoryRequest,
 )
 
@@ -57,8 +58,11 @@ def _elapsed(t0: float) -> float:
 # -- nodes -------------------------------------------------------------------------------------
 def plan_story(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     ctx, t0 = runtime.context, time.perf_counter()
-    request = StoryRequest.model_validate(state["request"])
-    plan = ctx.planner.plan(request)
+    given = "plan" in state  # a seeded run (chat, ViStoryBench) renders the plan it was given
+    if given:
+        plan = StoryPlan.model_validate(state["plan"])
+    else:
+        plan = ctx.planner.plan(StoryRequest.model_validate(state["request"]))
     ctx.run.write_model(PLAN_FILE, plan)
     ctx.run.emit(
         "planned",
@@ -69,6 +73,7 @@ def plan_story(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             "panels": len(plan.panels),
             "characters": len(plan.characters),
             "pages": len(plan.pages),
+            "given": given,
         },
     )
     return {"plan": plan.model_dump(mode="json"), "timings": {"plan": _elapsed(t0)}}
@@ -78,8 +83,10 @@ def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     ctx, t0 = runtime.context, time.perf_counter()
     view = View(state)
     plan = view.plan
-    references: dict[str, str] = {}
+    references: dict[str, str] = dict(state.get("references", {}))  # given ones are kept
     for sheet in plan.characters:
+        if sheet.id in references:
+            continue
         t1 = time.perf_counter()
         request = reference_request(plan, sheet, view.limits["panel_size"])
         with ctx.render_slots:
@@ -300,12 +307,16 @@ def write_report(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
 
 
 # -- routing -----------------------------------------------------------------------------------
-def dispatch_renders(state: PipelineState) -> list[Send]:
+def dispatch_renders(state: PipelineState) -> list[Send] | Literal["audit"]:
+    """One render per panel that has no version yet; a seeded run's carried panels keep theirs."""
     view = View(state)
     plan = view.plan
     limits = view.limits
+    carried = state.get("versions", {})
     sends = []
     for panel in plan.panels:
+        if carried.get(panel.id):
+            continue
         request = panel_request(
             plan,
             panel.id,
@@ -315,7 +326,7 @@ def dispatch_renders(state: PipelineState) -> list[Send]:
             references=state.get("references", {}),
         )
         sends.append(Send("render_panel", {"job": {"request": request.model_dump(mode="json")}}))
-    return sends
+    return sends or "audit"
 
 
 def route_after_audit(state: PipelineState) -> Literal["plan_repairs", "compose"]:
@@ -337,7 +348,7 @@ def build_graph() -> StateGraph[PipelineState, PipelineContext, PipelineState, P
     graph.add_node("report", write_report)
     graph.add_edge(START, "plan")
     graph.add_edge("plan", "references")
-    graph.add_conditional_edges("references", dispatch_renders, ["render_panel"])
+    graph.add_conditional_edges("references", dispatch_renders, ["render_panel", "audit"])
     graph.add_edge("render_panel", "audit")
     graph.add_conditional_edges("audit", route_after_audit, ["plan_repairs", "compose"])
     graph.add_conditional_edges("plan_repairs", dispatch_repairs, ["render_panel"])

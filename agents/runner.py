@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from storyviz.importing import bulk_import
 from storyviz.metering import CallMeter, LLMCall, Metered, llm_costs
 from storyviz.protocols import Auditor, Generator, Planner, Repairer
 from storyviz.run_store import Run, RunStore
-from storyviz.schemas import RunEvent, RunManifest, StoryRequest
+from storyviz.schemas import PanelVersion, RunEvent, RunManifest, StoryPlan, StoryRequest
 
 EventListener = Callable[[RunEvent], None]
 
@@ -65,6 +65,26 @@ class Backends:
             "auditor": registry.parse_backend(self.auditor.spec).redacted(),
             "repairer": registry.parse_backend(self.repairer.spec).redacted(),
         }
+
+
+@dataclass
+class CarriedVersion:
+    """A panel version made elsewhere (an earlier run of a chat session) that a new run keeps."""
+
+    image: Path
+    version: PanelVersion  # its path is rewritten to the copy in the new run
+
+
+@dataclass
+class RunSeed:
+    """What a run starts from instead of nothing: a plan that is not planned again (a chat's
+    approved plan, a ViStoryBench story), reference images that are not drawn again, and panel
+    versions that are not rendered again. Everything is copied into the new run folder, so the
+    run stays self-contained and its report shows where each piece came from."""
+
+    plan: StoryPlan | None = None
+    references: dict[str, Path] = field(default_factory=dict)  # character id -> image
+    panels: dict[str, list[CarriedVersion]] = field(default_factory=dict)  # panel id -> versions
 
 
 @dataclass
@@ -134,11 +154,14 @@ def start_run(
     settings: Settings,
     request: StoryRequest,
     *,
+    seed: RunSeed | None = None,
     backends: Backends | None = None,
     listener: EventListener | None = None,
     on_created: Callable[[Run], None] | None = None,
 ) -> RunOutcome:
     backends = backends or build_backends(settings)
+    if seed is not None and seed.plan is not None:
+        _check_seed(seed, seed.plan)
     store = RunStore(settings.runs_dir)
     run = store.create(
         request,
@@ -154,7 +177,47 @@ def start_run(
     if listener:
         run.subscribe(listener)
     run.emit("started", "run", detail={"run_id": run.run_id, "backends": backends.specs()})
-    return _execute(run, settings, backends, initial_state(settings, request), fresh=True)
+    state = initial_state(settings, request)
+    if seed is not None:
+        state.update(_seeded_state(run, seed))
+    return _execute(run, settings, backends, state, fresh=True)
+
+
+def _check_seed(seed: RunSeed, plan: StoryPlan) -> None:
+    """Fail before a run folder exists when the seed names what its plan lacks."""
+    characters = {c.id for c in plan.characters}
+    panels = {p.id for p in plan.panels}
+    unknown = sorted(set(seed.references) - characters) + sorted(set(seed.panels) - panels)
+    if unknown:
+        raise StoryvizError(f"the run seed names what its plan does not have: {', '.join(unknown)}")
+    for path in [*seed.references.values(), *(c.image for vs in seed.panels.values() for c in vs)]:
+        if not Path(path).is_file():
+            raise StoryvizError(f"the run seed's image {path} does not exist")
+
+
+def _seeded_state(run: Run, seed: RunSeed) -> dict[str, Any]:
+    """The parts of the initial state a seed fills, with its images copied into ``run``."""
+    from PIL import Image
+
+    state: dict[str, Any] = {}
+    if seed.plan is not None:
+        state["plan"] = seed.plan.model_dump(mode="json")
+    references: dict[str, str] = {}
+    for character_id, source in seed.references.items():
+        with Image.open(source) as image:
+            references[character_id] = run.save_reference(character_id, image.convert("RGB"))
+    if references:
+        state["references"] = references
+    versions: dict[str, list[dict[str, Any]]] = {}
+    for panel_id, carried in seed.panels.items():
+        for item in sorted(carried, key=lambda c: c.version.version):
+            with Image.open(item.image) as image:
+                path = run.save_panel(panel_id, item.version.version, image.convert("RGB"))
+            record = item.version.model_copy(update={"panel_id": panel_id, "path": path})
+            versions.setdefault(panel_id, []).append(record.model_dump(mode="json"))
+    if versions:
+        state["versions"] = versions
+    return state
 
 
 def resume_run(
