@@ -33,6 +33,7 @@ from storyviz.schemas import RenderRequest
 from storyviz.seeding import stable_seed
 
 from .diffusers_device import choose_device, choose_dtype
+from .diffusers_identity import AdapterCall, adapter_call
 from .diffusers_loading import Loaded, LoadKey, load
 from .diffusers_options import Settings, parse_settings, snap8
 from .diffusers_outputs import broken_reason, fit, to_pil
@@ -60,7 +61,9 @@ class DiffusersGenerator:
         self.dtype = choose_dtype(self.device, self.settings.dtype, self.settings.preset.family)
         # Offloading moves modules between CPU and a GPU; with no GPU there is nothing to offload.
         offload = self.settings.offload if self.device == "cuda" else "none"
-        self.key = LoadKey(self.settings.model, self.device, self.dtype, offload)
+        self.key = LoadKey(
+            self.settings.model, self.device, self.dtype, offload, self.settings.ip_adapter
+        )
         self.progress: Progress | None = None
         # False sends prompts as text every time (the tests compare both ways pixel for pixel).
         self.cache_prompts = True
@@ -87,8 +90,13 @@ class DiffusersGenerator:
             call.update(width=width, height=height)
         if self.progress is not None:
             call["callback_on_step_end"] = self._step_callback(pipe, steps)
+        adapter: AdapterCall | None = None
+        if self.settings.ip_adapter is not None:
+            base = self.base_dir or Path.cwd()
+            adapter = adapter_call(request, width, height, self.settings.ip_scale, base)
+            call.update(adapter.arguments)
 
-        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed)
+        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, adapter)
         image = to_pil(pixels)
         if original is not None and mask is not None:
             image = keep_outside(original, image, mask)
@@ -118,6 +126,10 @@ class DiffusersGenerator:
         }
         if strength is not None:
             info["strength"] = strength
+        if adapter is not None:
+            info["ip_adapter"] = str(self.settings.ip_adapter)
+            info["ip_scale"] = adapter.scale
+            info["ip_references"] = adapter.characters
         return RenderResult(image=image, seconds=seconds, info=info)
 
     # -- what to run ---------------------------------------------------------------------------
@@ -172,13 +184,13 @@ class DiffusersGenerator:
 
     # -- running it ----------------------------------------------------------------------------
     def _render_checked(
-        self, pipe: Any, call: dict[str, Any], seed: int
+        self, pipe: Any, call: dict[str, Any], seed: int, adapter: AdapterCall | None = None
     ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
         """Run, and re-run with derived seeds while the output is NaN, black or blanked."""
         reseeded: list[dict[str, Any]] = []
         for attempt in range(MAX_RESEEDS + 1):
             current = seed if attempt == 0 else stable_seed("diffusers-reseed", seed, attempt)
-            output = self._call(pipe, call, current)
+            output = self._call(pipe, call, current, adapter)
             pixels = np.asarray(output.images[0], dtype=np.float32)
             reason = broken_reason(pixels, getattr(output, "nsfw_content_detected", None))
             if reason is None:
@@ -190,12 +202,16 @@ class DiffusersGenerator:
             f"backend 'diffusers': {self.settings.model} gave only broken images ({reasons}){hint}"
         )
 
-    def _call(self, pipe: Any, call: dict[str, Any], seed: int) -> Any:
+    def _call(
+        self, pipe: Any, call: dict[str, Any], seed: int, adapter: AdapterCall | None = None
+    ) -> Any:
         # A CPU generator gives the same initial noise on cuda, mps and cpu (diffusers' own advice
         # for reproducibility); the pipeline moves the noise to its device.
         generator = torch.Generator(device="cpu").manual_seed(seed)
         try:
             with self.loaded.render_lock, torch.inference_mode():
+                if adapter is not None:  # the scale lives in the shared UNet: set it per call
+                    pipe.set_ip_adapter_scale(adapter.scale)
                 return pipe(**call, generator=generator)
         except torch.OutOfMemoryError:
             raise self._oom() from None

@@ -24,6 +24,8 @@ from diffusers import (
 from storyviz.errors import BackendError
 
 from .diffusers_device import DTYPES
+from .diffusers_identity import load_adapter
+from .diffusers_options import AdapterSource
 from .diffusers_prompts import PromptCache
 
 
@@ -33,6 +35,7 @@ class LoadKey:
     device: str
     dtype: str
     offload: str  # "none", "model", "sequential"
+    adapter: AdapterSource | None = None  # an IP-Adapter changes the UNet: part of the key
 
 
 @dataclass
@@ -109,6 +112,8 @@ def _load_text2img(key: LoadKey) -> Any:
         raise BackendError(
             f"backend 'diffusers': cannot load {key.model!r}: {_one_line(exc)}"
         ) from None
+    if key.adapter is not None:  # before placement, so offload hooks cover the image encoder
+        load_adapter(pipe, key.adapter)
     _place(pipe, key)
     _quiet(pipe)
     return pipe

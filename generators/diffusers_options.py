@@ -9,17 +9,66 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from storyviz.errors import BackendError
 from storyviz.registry import BackendSpec
 
 from .diffusers_presets import Preset, preset_for
 
-OPTIONS = frozenset({"steps", "guidance", "size", "device", "dtype", "offload", "negative"})
+OPTIONS = frozenset(
+    {
+        "steps",
+        "guidance",
+        "size",
+        "device",
+        "dtype",
+        "offload",
+        "negative",
+        "ip_adapter",
+        "ip_scale",
+    }
+)
 DEVICES = ("cuda", "mps", "cpu")
 DTYPES = ("float32", "float16", "bfloat16")
 _DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
 OFFLOADS = ("none", "model", "sequential")
+DEFAULT_IP_SCALE = 0.6  # identity without copying the reference's pose and background
+
+# Short names for the IP-Adapter weights people use most (h94/IP-Adapter on the hub).
+ADAPTER_SHORTHANDS = {
+    "sd15": "h94/IP-Adapter/models/ip-adapter_sd15.safetensors",
+    "sd15-plus": "h94/IP-Adapter/models/ip-adapter-plus_sd15.safetensors",
+    "sdxl": "h94/IP-Adapter/sdxl_models/ip-adapter_sdxl.safetensors",
+}
+
+
+@dataclass(frozen=True)
+class AdapterSource:
+    """Where ``load_ip_adapter`` finds the weights: a hub repo or local folder, the subfolder
+    holding the weight file (its ``image_encoder/`` beside it), and the file's name."""
+
+    repo: str
+    subfolder: str
+    weight_name: str
+
+    def __str__(self) -> str:
+        return "/".join(part for part in (self.repo, self.subfolder, self.weight_name) if part)
+
+
+def parse_adapter(text: str) -> AdapterSource:
+    """``sd15`` | ``OWNER/REPO/SUBFOLDER/FILE`` | a local weight file ``/path/models/FILE``."""
+    raw = ADAPTER_SHORTHANDS.get(text.strip().lower(), text.strip())
+    if raw.startswith(("/", ".", "~")):
+        file = Path(raw).expanduser()
+        if not file.is_file():
+            raise ValueError(f"no IP-Adapter weight file at {file}")
+        return AdapterSource(str(file.parent.parent), file.parent.name, file.name)
+    parts = [part for part in raw.split("/") if part]
+    if len(parts) < 3:
+        shorthands = ", ".join(ADAPTER_SHORTHANDS)
+        raise ValueError(f"expected {shorthands}, OWNER/REPO/[SUBFOLDER/]FILE or a local file")
+    return AdapterSource("/".join(parts[:2]), "/".join(parts[2:-1]), parts[-1])
 
 
 @dataclass(frozen=True)
@@ -50,6 +99,8 @@ class Settings:
     dtype: str | None
     offload: str
     negative: bool
+    ip_adapter: AdapterSource | None = None
+    ip_scale: float = DEFAULT_IP_SCALE
 
 
 def snap8(value: float) -> int:
@@ -109,6 +160,12 @@ def parse_settings(spec: BackendSpec) -> Settings:
     dtype: str | None = spec.option("dtype", _choice("dtype", DTYPES, _DTYPE_ALIASES), None)
     offload = spec.option("offload", _choice("offload", OFFLOADS), "none")
     negative = spec.option("negative", _bool, preset.family != "flux")
+    ip_adapter: AdapterSource | None = spec.option("ip_adapter", parse_adapter, None)
+    ip_scale = spec.option("ip_scale", float, DEFAULT_IP_SCALE)
+    if not (math.isfinite(ip_scale) and 0.0 <= ip_scale <= 2.0):
+        raise BackendError(f"backend 'diffusers': ip_scale must be in [0, 2], got {ip_scale}")
+    if "ip_scale" in spec.options and ip_adapter is None:
+        raise BackendError("backend 'diffusers': ip_scale needs ip_adapter= as well")
     return Settings(
         model=spec.model,
         preset=preset,
@@ -119,4 +176,6 @@ def parse_settings(spec: BackendSpec) -> Settings:
         dtype=dtype,
         offload=offload,
         negative=negative,
+        ip_adapter=ip_adapter,
+        ip_scale=ip_scale,
     )

@@ -1,8 +1,10 @@
-"""Shared fixtures: the demo story and an isolated working directory per test."""
+"""Shared fixtures: the demo story, an isolated working directory, tiny diffusers models."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +32,31 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("STORYVIZ_"):
             monkeypatch.delenv(key)
+
+
+# -- tiny diffusers pipelines (tests/tiny_diffusers.py), built once per session ------------------
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny SD 1.5-style pipeline folder for the whole session."""
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    pytest.importorskip("transformers")
+    import torch
+    from tiny_diffusers import save_tiny_pipeline
+
+    # One thread: renders this small gain nothing from two, and two threads spinning against
+    # other processes on a 2-core machine made the suite 5x slower (measured).
+    torch.set_num_threads(1)
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
+
+
+@pytest.fixture
+def make_generator(tiny_model: Path) -> Callable[..., Any]:
+    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.registry import parse_backend
+
+    def make(options: str = "steps=2") -> DiffusersGenerator:
+        return DiffusersGenerator(parse_backend(f"diffusers:{tiny_model}?{options}"))
+
+    return make

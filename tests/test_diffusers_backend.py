@@ -101,32 +101,6 @@ def test_keep_outside_pastes_the_original_back() -> None:
 # -- the real pipeline ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One tiny SD 1.5-style pipeline folder for the whole session."""
-    pytest.importorskip("torch")
-    pytest.importorskip("diffusers")
-    pytest.importorskip("transformers")
-    import torch
-    from tiny_diffusers import save_tiny_pipeline
-
-    # One thread: renders this small gain nothing from two, and two threads spinning against
-    # other processes on a 2-core machine made the suite 5x slower (measured).
-    torch.set_num_threads(1)
-
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
-
-
-@pytest.fixture
-def make_generator(tiny_model: Path) -> Callable[..., Any]:
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
-
-    def make(options: str = "steps=2") -> DiffusersGenerator:
-        return DiffusersGenerator(parse_backend(f"diffusers:{tiny_model}?{options}"))
-
-    return make
-
-
 def request(**changes: Any) -> RenderRequest:
     base: dict[str, Any] = {
         "target_id": "p01",

@@ -18,7 +18,14 @@ from diffusers import (
     StableDiffusionPipeline,
     UNet2DConditionModel,
 )
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from safetensors.torch import save_file
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+    CLIPVisionConfig,
+    CLIPVisionModelWithProjection,
+)
 
 WORDS = (  # noqa: SIM905  (a sentence reads better than 26 quoted words)
     "a girl with red hair and yellow raincoat robot dog rain street night kitchen "
@@ -107,6 +114,54 @@ def save_tiny_pipeline(folder: Path, seed: int = 0) -> Path:
     pipe: Any = tiny_pipeline(seed)
     pipe.save_pretrained(folder)
     return folder
+
+
+def save_tiny_ip_adapter(folder: Path, unet: Any, seed: int = 0) -> Path:
+    """A tiny IP-Adapter in the h94/IP-Adapter layout: ``models/ip-adapter.safetensors`` with
+    ``image_proj.*`` and ``ip_adapter.*`` keys, and ``models/image_encoder/`` (a CLIP vision
+    model with projection). Returns the weight file, which ``?ip_adapter=`` takes as it is.
+
+    The key numbering follows the UNet's cross-attention processors in order (1, 3, 5, ...),
+    as the original IP-Adapter checkpoints do; the shapes come from the UNet it is built for."""
+    torch.manual_seed(seed)
+    cross = unet.config.cross_attention_dim
+    embed = 16
+    models = folder / "models"
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=32,
+            projection_dim=embed,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            image_size=32,
+            patch_size=8,
+        )
+    )
+    encoder.save_pretrained(models / "image_encoder")
+    tensors = {
+        "image_proj.proj.weight": torch.randn(cross * 4, embed) * 0.5,
+        "image_proj.proj.bias": torch.zeros(cross * 4),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
+    }
+    key_id = 1
+    widths = list(unet.config.block_out_channels)
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        if name.startswith("mid_block"):
+            hidden = widths[-1]
+        elif name.startswith("up_blocks"):
+            hidden = list(reversed(widths))[int(name[len("up_blocks.")])]
+        else:
+            hidden = widths[int(name[len("down_blocks.")])]
+        for part in ("to_k_ip", "to_v_ip"):
+            tensors[f"ip_adapter.{key_id}.{part}.weight"] = torch.randn(hidden, cross) * 0.5
+        key_id += 2
+    weights = models / "ip-adapter.safetensors"
+    save_file(tensors, str(weights))
+    return weights
 
 
 if __name__ == "__main__":  # a quick manual check: python tests/tiny_diffusers.py /tmp/tiny
