@@ -279,6 +279,7 @@ def compose_pages(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     from PIL import Image
 
     from storyviz.compose import compose_pages as compose
+    from storyviz.fonts import font_warnings
 
     ctx, t0 = runtime.context, time.perf_counter()
     view = View(state)
@@ -287,6 +288,8 @@ def compose_pages(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         with Image.open(ctx.run.path(version.path)) as im:
             images[pid] = im.convert("RGB")
     paths = ctx.run.save_pages(compose(view.plan, images))
+    for warning in font_warnings(view.plan):  # a script no font covers: say so, once per run
+        ctx.run.emit("warning", "compose", detail={"message": warning})
     ctx.run.emit("composed", "compose", seconds=_elapsed(t0), detail={"pages": len(paths)})
     return {"pages": paths, "timings": {"compose": _elapsed(t0)}}
 

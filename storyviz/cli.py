@@ -154,6 +154,8 @@ class _Progress:
             self._line(f"  repair {event.panel_id} -> v{event.version}: {d.get('strategy')}")
         elif event.event == "repaired":
             self._line(f"  repaired {event.panel_id} v{event.version} ({event.seconds:.2f}s)")
+        elif event.event == "warning":
+            self._line(f"warning: {d.get('message')}")
         elif event.event == "composed":
             self._line(f"composed {d.get('pages')} page(s)")
         elif event.event == "reported":
@@ -360,6 +362,40 @@ def report(
 
         run.write_text(run.report_path.name, build_report(run.dir))
     typer.echo(str(run.report_path.resolve()))
+
+
+@app.command("eval")
+def eval_runs(
+    run_ids: Annotated[list[str], typer.Argument(help="Runs to evaluate, side by side.")],
+    runs_dir: RunsDir = None,
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            "--embedder",
+            help="clip:MODEL[?pretrained=..], dino:MODEL_OR_PATH or pixel [default: pixel].",
+        ),
+    ] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option("--detector", help="OWLv2 hub id or folder that counts figures on stage."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", help="Prompt-alignment judge, e.g. vlm:openai:gpt-4.1-mini."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Score runs with ViStoryBench-style metrics; write each run's eval.json."""
+    from storyviz.cli_eval import evaluate, print_tables
+
+    results = evaluate(
+        run_ids, _settings(runs_dir=runs_dir).runs_dir, embedder=embedder, detector=detector,
+        judge=judge,
+    )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(results))
+        return
+    print_tables(results)
 
 
 @app.command()

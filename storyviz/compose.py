@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from storyviz.fonts import FontBook, active_book
 from storyviz.layouts import TEMPLATES, PageGeometry, page_geometry, placed_slot_pixels
 from storyviz.lettering import (
     INK,
+    LetteringLayout,
     LetteringStyle,
     Rect,
     layout_lettering,
@@ -33,45 +36,87 @@ BoxToPage = Callable[[Box], Rect]
 """Maps a cast box (normalised to the panel image) to page pixels, through the crop."""
 
 
-def compose_pages(plan: StoryPlan, images: Mapping[str, Image.Image]) -> list[Image.Image]:
+def compose_pages(
+    plan: StoryPlan, images: Mapping[str, Image.Image], fonts: FontBook | None = None
+) -> list[Image.Image]:
     """One page image per `plan.pages`, in order. Pages are composed side by side: most of the
     work is resizing panels into slots, which Pillow does with the GIL released."""
+    book = fonts or active_book()
     workers = max(1, min(4, os.cpu_count() or 1, len(plan.pages)))
     if workers == 1:
-        return [compose_page(plan, page, images) for page in plan.pages]
+        return [compose_page(plan, page, images, book) for page in plan.pages]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda page: compose_page(plan, page, images), plan.pages))
+        return list(pool.map(lambda page: compose_page(plan, page, images, book), plan.pages))
 
 
-def compose_page(plan: StoryPlan, page: PageSpec, images: Mapping[str, Image.Image]) -> Image.Image:
-    """Every panel of `page` in its slot, lettered; a missing image is marked, not fatal."""
+@dataclass(frozen=True)
+class PanelPlacement:
+    """One panel on a page: its slot, its cast boxes in page pixels and its lettering."""
+
+    panel_id: str
+    slot: tuple[int, int, int, int]
+    cast_boxes: dict[str, Rect]
+    lettering: LetteringLayout
+
+
+def _check_template(page: PageSpec) -> None:
     slots = TEMPLATES.get(page.template)
     if slots is None or len(page.panel_ids) > len(slots):
         raise ValueError(
             f"page {page.index}: template {page.template!r} cannot hold "
             f"{len(page.panel_ids)} panels"
         )
-    geometry = page_geometry(plan.page_size)
-    canvas = Image.new("RGB", (geometry.width, geometry.height), PAPER)
-    draw = ImageDraw.Draw(canvas)
-    style = LetteringStyle.for_page(geometry.width)
-    border = style.stroke + 1
+
+
+def page_placements(
+    plan: StoryPlan,
+    page: PageSpec,
+    sizes: Mapping[str, tuple[int, int]],
+    style: LetteringStyle,
+) -> list[PanelPlacement]:
+    """Where every panel and its lettering go on `page`, without drawing: `sizes` gives each
+    panel image's size (a missing one fills its slot as a placeholder does)."""
+    _check_template(page)
+    placements = []
+    inset = 2 * style.stroke + 1  # inside the panel border
     for index, panel_id in enumerate(page.panel_ids):
         slot = placed_slot_pixels(page.template, index, plan.page_size, plan.reading_order)
-        panel = plan.panel(panel_id)
-        image = images.get(panel_id)
         left, top, right, bottom = slot
-        if image is None:
-            canvas.paste(_missing_panel((right - left, bottom - top), panel_id, style), slot[:2])
-            to_page = _stretch(slot)
-        else:
-            to_page = _paste_cover(canvas, image, slot)
-        draw.rectangle((left, top, right - 1, bottom - 1), outline=INK, width=border)
-        inset = border + style.stroke
+        size = sizes.get(panel_id)
+        to_page = _stretch(slot) if size is None else _cover(size, slot)[1]
+        panel = plan.panel(panel_id)
         area = (left + inset, top + inset, right - inset, bottom - inset)
         cast_boxes = {member.character_id: to_page(member.box) for member in panel.cast}
         layout = layout_lettering(panel, area, cast_boxes, plan.reading_order, style)
-        paint_lettering(draw, layout, style)
+        placements.append(PanelPlacement(panel_id, slot, cast_boxes, layout))
+    return placements
+
+
+def compose_page(
+    plan: StoryPlan,
+    page: PageSpec,
+    images: Mapping[str, Image.Image],
+    fonts: FontBook | None = None,
+) -> Image.Image:
+    """Every panel of `page` in its slot, lettered; a missing image is marked, not fatal.
+
+    `fonts` defaults to the configured font book (storyviz.fonts); characters no font covers
+    are reported by `storyviz.fonts.font_warnings`, not drawn silently as boxes."""
+    geometry = page_geometry(plan.page_size)
+    canvas = Image.new("RGB", (geometry.width, geometry.height), PAPER)
+    draw = ImageDraw.Draw(canvas)
+    style = LetteringStyle.for_page(geometry.width, fonts or active_book())
+    sizes = {pid: images[pid].size for pid in page.panel_ids if pid in images}
+    for placement in page_placements(plan, page, sizes, style):
+        left, top, right, bottom = slot = placement.slot
+        image = images.get(placement.panel_id)
+        if image is None:
+            missing = _missing_panel((right - left, bottom - top), placement.panel_id, style)
+            canvas.paste(missing, slot[:2])
+        else:
+            _paste_cover(canvas, image, slot)
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=INK, width=style.stroke + 1)
+        paint_lettering(draw, placement.lettering, style)
     _draw_page_number(draw, _page_number(plan, page), geometry, style)
     return canvas
 
@@ -88,23 +133,17 @@ def _as_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _paste_cover(
-    canvas: Image.Image, image: Image.Image, slot: tuple[int, int, int, int]
-) -> BoxToPage:
-    """Scale to cover the slot and crop the centre, the way a printed panel is trimmed."""
+def _cover(
+    size: tuple[int, int], slot: tuple[int, int, int, int]
+) -> tuple[tuple[float, float, float, float], BoxToPage]:
+    """The crop of an image of `size` that covers the slot (centred, the way a printed panel is
+    trimmed), and the map from boxes normalised to the image to page pixels through it."""
     left, top, right, bottom = slot
     slot_w, slot_h = right - left, bottom - top
-    image_w, image_h = image.size
+    image_w, image_h = size
     scale = max(slot_w / image_w, slot_h / image_h)
     crop_w, crop_h = slot_w / scale, slot_h / scale
     crop_x, crop_y = (image_w - crop_w) / 2, (image_h - crop_h) / 2
-    fitted = _as_rgb(image).resize(
-        (slot_w, slot_h),
-        Image.Resampling.BICUBIC,
-        box=(crop_x, crop_y, crop_x + crop_w, crop_y + crop_h),
-        reducing_gap=3.0,
-    )
-    canvas.paste(fitted, (left, top))
 
     def to_page(box: Box) -> Rect:
         x0, y0, x1, y1 = box
@@ -115,7 +154,16 @@ def _paste_cover(
             top + (y1 * image_h - crop_y) * scale,
         )
 
-    return to_page
+    return (crop_x, crop_y, crop_x + crop_w, crop_y + crop_h), to_page
+
+
+def _paste_cover(canvas: Image.Image, image: Image.Image, slot: tuple[int, int, int, int]) -> None:
+    crop, _ = _cover(image.size, slot)
+    left, top, right, bottom = slot
+    fitted = _as_rgb(image).resize(
+        (right - left, bottom - top), Image.Resampling.BICUBIC, box=crop, reducing_gap=3.0
+    )
+    canvas.paste(fitted, (left, top))
 
 
 def _missing_panel(size: tuple[int, int], panel_id: str, style: LetteringStyle) -> Image.Image:
@@ -125,8 +173,8 @@ def _missing_panel(size: tuple[int, int], panel_id: str, style: LetteringStyle) 
     draw = ImageDraw.Draw(tile)
     draw.line((0, 0, width - 1, height - 1), fill=MISSING_MARK, width=style.stroke)
     draw.line((0, height - 1, width - 1, 0), fill=MISSING_MARK, width=style.stroke)
-    font = load_font(style.font_size, bold=True)
     label = f"missing image: {panel_id}"
+    font = load_font(style.font_size, bold=True, text=label, fonts=style.fonts)
     label_w = font.getlength(label)
     x, y = (width - label_w) / 2, height * 0.72  # low, where balloons rarely go
     pad = style.padding
@@ -159,8 +207,8 @@ def _draw_page_number(
 ) -> None:
     """Small and centred in the bottom margin, clear of every panel."""
     size = max(10, round(style.font_size * 0.7))
-    font = load_font(size)
     label = str(number)
+    font = load_font(size, text=label, fonts=style.fonts)
     x = (geometry.width - font.getlength(label)) / 2
     y = geometry.height - (geometry.margin + size) / 2
     draw.text((x, y), label, font=font, fill=PAGE_NUMBER_INK)

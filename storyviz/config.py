@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -57,11 +58,34 @@ class Settings(BaseSettings):
     max_llm_calls: int | None = Field(
         default=None, ge=0, description="stop the run cleanly once this many model calls are made"
     )
+    fonts: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="lettering font files tried first (STORYVIZ_FONTS: paths joined by os.pathsep)",
+    )
+    font_discovery: bool = Field(
+        default=True, description="also letter with system fonts found on disk (DejaVu, Noto CJK)"
+    )
 
     @field_validator("planner", "generator", "auditor", "repairer")
     @classmethod
     def _parses(cls, v: str) -> str:
         parse_backend(v)  # raises BackendError with a clear message
+        return v
+
+    @field_validator("fonts", mode="before")
+    @classmethod
+    def _split_fonts(cls, v: Any) -> Any:
+        """An environment variable holds a path list the way PATH does."""
+        if isinstance(v, str):
+            return [part for part in v.split(os.pathsep) if part.strip()]
+        return v
+
+    @field_validator("fonts")
+    @classmethod
+    def _fonts_exist(cls, v: list[Path]) -> list[Path]:
+        for path in v:
+            if not path.expanduser().is_file():
+                raise ValueError(f"{path} is not a font file")
         return v
 
     @classmethod

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 from PIL import ImageDraw, ImageFont
 
+from storyviz.fonts import FontBook, font_for
 from storyviz.schemas import DialogueLine, PanelSpec, ReadingOrder
 
 Rect = tuple[float, float, float, float]
@@ -39,40 +40,21 @@ GRID_STEPS = 11
 BALLOON_ASPECTS = (3.0, 1.5, 6.0)
 """Text block shapes tried per balloon (width:height), the preferred one first."""
 
+BLOCKED = 10_000.0
+"""The cost of a balloon that covers a face or other lettering: more than all else together, so
+such a place is taken only when no other exists, and then a denser search is tried first."""
+
 FACE_FRACTION = 0.35
 """The top part of a cast box that holds the face: lettering keeps off it where it can."""
 
 # -- fonts ------------------------------------------------------------------------------------
 
-REGULAR_FONT_NAMES = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "FreeSans.ttf")
-BOLD_FONT_NAMES = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf")
 
-
-@lru_cache(maxsize=4)
-def _font_file(bold: bool) -> str | None:
-    """Resolve a font name to a file once; Pillow's system search walks the font folders."""
-    names = (BOLD_FONT_NAMES if bold else ()) + REGULAR_FONT_NAMES
-    for name in names:
-        try:
-            path = ImageFont.truetype(name, 12).path
-        except OSError:
-            continue
-        if isinstance(path, str):
-            return path
-    return None
-
-
-@lru_cache(maxsize=256)
-def load_font(size: int, bold: bool = False) -> Font:
-    """The single place a lettering font is chosen.
-
-    A system TrueType font by name, else Pillow's bundled default. Script-aware selection (CJK,
-    Cyrillic) belongs here too, so every caller keeps asking for just a size and a weight.
-    """
-    path = _font_file(bold)
-    if path is not None:
-        return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
+def load_font(size: int, bold: bool = False, text: str = "", fonts: FontBook | None = None) -> Font:
+    """The single place lettering asks for a font: storyviz.fonts picks a face that has a glyph
+    for every character of `text` (Comic Neue for Latin, a CJK or Cyrillic face where needed),
+    from `fonts` or else the configured font book."""
+    return font_for(text, size, bold, fonts)
 
 
 def _line_height(font: Font) -> int:
@@ -194,6 +176,7 @@ def fit_text(
     *,
     bold: bool = False,
     aspect: float | None = None,
+    fonts: FontBook | None = None,
 ) -> TextBlock:
     """Wrap `text` into the box at the largest size down to `min_size`, else cut it with '…'.
 
@@ -202,7 +185,7 @@ def fit_text(
     Sizes are bisected: text that fits at one size fits at every smaller one.
     """
     max_width = max(1.0, max_width)
-    font = load_font(size, bold)
+    font = load_font(size, bold, text, fonts)
     lines = _wrap_to_fit(text, font, max_width, max_height, aspect)
     if lines is not None:
         return _block(lines, font)  # most lines fit at full size
@@ -210,7 +193,7 @@ def fit_text(
     low, high = min_size, size - 1
     while low <= high:
         middle = (low + high) // 2
-        font = load_font(middle, bold)
+        font = load_font(middle, bold, text, fonts)
         lines = _wrap_to_fit(text, font, max_width, max_height, aspect)
         if lines is None:
             high = middle - 1
@@ -219,7 +202,7 @@ def fit_text(
             low = middle + 1
     if best is not None:
         return _block(best[1], best[0])
-    font = load_font(min_size, bold)
+    font = load_font(min_size, bold, text, fonts)
     lines = wrap_text(text, font, max_width) or [""]
     kept = lines[: max(1, int(max_height // _line_height(font)))]
     kept[-1] = _ellipsize(kept[-1], font, max_width)
@@ -266,14 +249,17 @@ class LetteringStyle:
     min_font_size: int
     stroke: int
     padding: int
+    fonts: FontBook | None = None
+    """The font chains to letter with; None asks storyviz.fonts for the configured ones."""
 
     @classmethod
-    def for_page(cls, page_width: int) -> LetteringStyle:
+    def for_page(cls, page_width: int, fonts: FontBook | None = None) -> LetteringStyle:
         return cls(
             font_size=max(12, round(page_width * 0.018)),
             min_font_size=max(9, round(page_width * 0.011)),
             stroke=max(2, round(page_width / 600)),
             padding=max(6, round(page_width * 0.008)),
+            fonts=fonts,
         )
 
 
@@ -351,6 +337,7 @@ def _layout_caption(
         0.28 * height - 2 * pad,
         style.font_size - 1,
         style.min_font_size,
+        fonts=style.fonts,
     )
     box_w, box_h = block.width + 2 * pad, block.height + 2 * pad
     left_x, right_x = area[0], area[2] - box_w
@@ -425,8 +412,9 @@ def _placement_costs(
         + (centers[:, 0] + half[0], centers[:, 1] + half[1])
     )
     own = max(1.0, 4 * half[0] * half[1])
-    cost = 1000 * _overlaps(bounds, scene.faces) / own
-    cost += 1000 * _overlaps(bounds, scene.placed) / own
+    on_faces, on_lettering = _overlaps(bounds, scene.faces), _overlaps(bounds, scene.placed)
+    cost = BLOCKED * ((on_faces > 0) | (on_lettering > 0))  # any other place is better
+    cost += 1000 * (on_faces + on_lettering) / own
     cost += 8 * _overlaps(bounds, scene.bodies) / own
     cost += 2 * (centers[:, 1] - area[1]) / (area[3] - area[1])  # balloons sit high
     if tips is not None and tail_ok is not None:
@@ -450,14 +438,48 @@ def _placement_costs(
     return cost
 
 
+def _best_place(
+    line: DialogueLine,
+    block: TextBlock,
+    target: Point | None,
+    previous: Rect | None,
+    scene: _Scene,
+    style: LetteringStyle,
+    steps: int,
+) -> tuple[float, Balloon]:
+    """The cheapest centre on a `steps` x `steps` grid for a balloon around `block`."""
+    pad = style.padding
+    area = scene.area
+    room = (area[0] + pad, area[1] + pad, area[2] - pad, area[3] - pad)  # air at the border
+    decoration = _decoration(line.kind, style)
+    radii = _ellipse_radii(block.width, block.height, pad)
+    half = (radii[0] + decoration, radii[1] + decoration)
+    xs = _steps(room[0] + half[0], room[2] - half[0], steps)
+    ys = _steps(room[1] + half[1], room[3] - half[1], steps)
+    centers = np.array([(x, y) for y in ys for x in xs], dtype=float)  # row-major
+    tips = tail_ok = None
+    if target is not None:
+        bubbles = 3 if line.kind == "thought" else 1  # a thought trail needs more room
+        min_tail = decoration + _tail_gap(style) * bubbles
+        tips, tail_ok = _tail_tips(centers, radii, min_tail, target)
+    costs = _placement_costs(centers, half, radii, tips, tail_ok, previous, scene)
+    index = int(np.argmin(costs))
+    tip = None
+    if tips is not None and tail_ok is not None and tail_ok[index]:
+        tip = (float(tips[index, 0]), float(tips[index, 1]))
+    center = (float(centers[index, 0]), float(centers[index, 1]))
+    return float(costs[index]), Balloon(line, block, center, radii, decoration, tip)
+
+
 def _layout_balloon(
     line: DialogueLine,
     target: Point | None,
     previous: Rect | None,
     scene: _Scene,
     style: LetteringStyle,
-) -> Balloon:
-    """The cheapest balloon over a few text shapes (wide, balanced, tall) and a grid of centres.
+) -> tuple[float, Balloon]:
+    """The cheapest balloon, and its cost, over a few text shapes (wide, balanced, tall) and a
+    grid of centres.
 
     Trying shapes lets a balloon squeeze beside a head when a wide one would cover the face.
     """
@@ -470,41 +492,32 @@ def _layout_balloon(
     max_w = min(0.5 * width, 20 * style.font_size, (width - 2 * (pad + decoration)) / 1.45)
     max_h = min(0.36 * height, (height - 2 * (pad + decoration)) / 1.45)
     best: tuple[float, Balloon] | None = None
-    seen: set[tuple[str, ...]] = set()
-    for aspect in BALLOON_ASPECTS:
-        block = fit_text(
-            line.text,
-            max_w,
-            max_h,
-            style.font_size,
-            style.min_font_size,
-            bold=line.kind == "shout",
-            aspect=aspect,
-        )
-        if block.lines in seen:
-            continue
-        seen.add(block.lines)
-        radii = _ellipse_radii(block.width, block.height, pad)
-        half = (radii[0] + decoration, radii[1] + decoration)
-        xs = _steps(room[0] + half[0], room[2] - half[0], GRID_STEPS)
-        ys = _steps(room[1] + half[1], room[3] - half[1], GRID_STEPS)
-        centers = np.array([(x, y) for y in ys for x in xs], dtype=float)  # row-major
-        tips = tail_ok = None
-        if target is not None:
-            bubbles = 3 if line.kind == "thought" else 1  # a thought trail needs more room
-            min_tail = decoration + _tail_gap(style) * bubbles
-            tips, tail_ok = _tail_tips(centers, radii, min_tail, target)
-        costs = _placement_costs(centers, half, radii, tips, tail_ok, previous, scene)
-        index = int(np.argmin(costs))
-        if best is not None and costs[index] >= best[0]:
-            continue
-        tip = None
-        if tips is not None and tail_ok is not None and tail_ok[index]:
-            tip = (float(tips[index, 0]), float(tips[index, 1]))
-        center = (float(centers[index, 0]), float(centers[index, 1]))
-        best = (float(costs[index]), Balloon(line, block, center, radii, decoration, tip))
+    # A denser grid, then smaller lettering, only while every place found covers a face.
+    dense = 2 * GRID_STEPS + 1
+    passes = ((GRID_STEPS, style.font_size), (dense, style.font_size), (dense, style.min_font_size))
+    for steps, size in passes:
+        seen: set[tuple[str, ...]] = set()
+        for aspect in BALLOON_ASPECTS:
+            block = fit_text(
+                line.text,
+                max_w,
+                max_h,
+                size,
+                style.min_font_size,
+                bold=line.kind == "shout",
+                aspect=aspect,
+                fonts=style.fonts,
+            )
+            if block.lines in seen:
+                continue
+            seen.add(block.lines)
+            found = _best_place(line, block, target, previous, scene, style, steps)
+            if best is None or found[0] < best[0]:
+                best = found
+        if best is not None and best[0] < BLOCKED:
+            break
     assert best is not None
-    return best[1]
+    return best
 
 
 def layout_lettering(
@@ -517,8 +530,27 @@ def layout_lettering(
     """Where the caption and each balloon of `panel` go inside `area` (the panel, in page px).
 
     `cast_boxes` maps character id to that character's box in page pixels. Lines whose speaker
-    has no box here get a balloon without a tail.
+    has no box here get a balloon without a tail. Balloons are placed one by one in reading
+    order; when a later one finds no place off the faces, the whole panel is lettered again at
+    the smallest size, so the early balloons leave it room.
     """
+    layout, blocked = _layout_panel(panel, area, cast_boxes, reading_order, style)
+    if blocked and style.font_size > style.min_font_size:
+        small = replace(style, font_size=style.min_font_size)
+        retry, still_blocked = _layout_panel(panel, area, cast_boxes, reading_order, small)
+        if still_blocked < blocked:
+            return retry
+    return layout
+
+
+def _layout_panel(
+    panel: PanelSpec,
+    area: Rect,
+    cast_boxes: Mapping[str, Rect],
+    reading_order: ReadingOrder,
+    style: LetteringStyle,
+) -> tuple[LetteringLayout, int]:
+    """The layout, and how many balloons in it had to cover a face or other lettering."""
     faces = [face_region(box) for box in cast_boxes.values()]
     caption = None
     if panel.caption and panel.caption.strip():
@@ -531,6 +563,7 @@ def layout_lettering(
         reading_order=reading_order,
     )
     balloons: list[Balloon] = []
+    blocked = 0
     for line in panel.dialogue:
         if not line.text.strip():
             continue
@@ -540,10 +573,11 @@ def layout_lettering(
             head_x, head_y = head_point(speaker_box)
             target = _clamp_point((head_x, head_y - _tail_gap(style)), area)  # stop above the face
         previous = balloons[-1].bounds if balloons else None
-        balloon = _layout_balloon(line, target, previous, scene, style)
+        cost, balloon = _layout_balloon(line, target, previous, scene, style)
+        blocked += cost >= BLOCKED
         balloons.append(balloon)
         scene.placed.append(balloon.bounds)
-    return LetteringLayout(caption, tuple(balloons))
+    return LetteringLayout(caption, tuple(balloons)), blocked
 
 
 # -- painting -----------------------------------------------------------------------------------
