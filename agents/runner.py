@@ -253,6 +253,8 @@ def _execute(
     for role, backend in backends.by_role().items():
         if isinstance(backend, Metered):
             backend.bind_meter(meter, role)
+    if hasattr(backends.generator, "base_dir"):  # generators that read reference images
+        backends.generator.base_dir = run.dir  # references are stored run-relative
     if hasattr(backends.generator, "progress"):  # generators that report denoising steps
         backends.generator.progress = lambda step, total: run.notify(
             "denoise", "render", detail={"step": step, "total": total}

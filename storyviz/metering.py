@@ -14,13 +14,15 @@ from storyviz.schemas import RunEvent
 
 @dataclass(frozen=True)
 class LLMCall:
-    role: str  # planner, auditor, repairer
+    role: str  # planner, generator (API image models), auditor, repairer
     backend: str
     model: str
-    purpose: str  # e.g. "plan characters", "audit p03", "repair p02"
+    purpose: str  # e.g. "plan characters", "audit p03", "repair p02", "panel p01 v1"
     seconds: float
     input_tokens: int = 0
     output_tokens: int = 0
+    images_in: int = 0  # images sent (panels, references, masks): image input is billed
+    images_out: int = 0  # images received (API image generators)
     ok: bool = True
     error: str | None = None
     notes: tuple[str, ...] = ()
@@ -89,12 +91,20 @@ def llm_costs(events: Iterable[RunEvent]) -> dict[str, Any]:
         d = event.detail
         role = by_role.setdefault(
             event.step or "unknown",
-            {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0},
+            {
+                "calls": 0,
+                "failed_calls": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "images": 0,
+                "seconds": 0.0,
+            },
         )
         role["calls"] += 1
         role["failed_calls"] += 0 if d.get("ok", True) else 1
         role["input_tokens"] += int(d.get("input_tokens") or 0)
         role["output_tokens"] += int(d.get("output_tokens") or 0)
+        role["images"] += int(d.get("images_out") or 0)
         role["seconds"] = round(role["seconds"] + float(event.seconds or 0.0), 4)
     return {
         "llm_calls": sum(r["calls"] for r in by_role.values()),

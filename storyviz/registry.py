@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, quote
 
@@ -33,6 +33,8 @@ class BackendSpec:
     name: str
     model: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)
+    chain: tuple[BackendSpec, ...] = ()
+    """The stages after this one in an auditor chain ``A+B`` (see `split_chain`)."""
 
     def __str__(self) -> str:
         text = self.name
@@ -40,12 +42,13 @@ class BackendSpec:
             text += f":{self.model}"
         if self.options:
             text += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in self.options.items())
-        return text
+        return "+".join([text, *(str(stage) for stage in self.chain)])
 
     def redacted(self) -> str:
         """The string with secret-looking option values replaced, safe to write to a run folder."""
         hidden = {k: ("***" if _SECRET_KEYS.search(k) else v) for k, v in self.options.items()}
-        return str(BackendSpec(self.name, self.model, hidden))
+        own = str(BackendSpec(self.name, self.model, hidden))
+        return "+".join([own, *(stage.redacted() for stage in self.chain)])
 
     def option(self, key: str, kind: Callable[[str], T], default: T) -> T:
         """A typed option value, or a BackendError that says which option and why."""
@@ -69,11 +72,31 @@ class BackendSpec:
             )
 
 
+def split_chain(text: str) -> list[str]:
+    """``clip:ViT-B-32+vlm:openai:gpt-4.1-mini`` -> its stages. A ``+`` splits only where a
+    registered auditor name follows it (then ``:``, ``?`` or the end), so a ``+`` inside a model
+    path stays put; in option values ``+`` means a space anyway (write ``%2B`` for a plus)."""
+    names = "|".join(re.escape(n) for n in sorted(_REGISTRY["auditor"], key=len, reverse=True))
+    return re.split(rf"\+(?=(?:{names})(?:[:?]|$))", text)
+
+
 def parse_backend(text: str) -> BackendSpec:
-    """Parse ``NAME[:MODEL][?key=value&...]``; the model part may itself contain ``:`` and ``#``."""
+    """Parse ``NAME[:MODEL][?key=value&...]``; the model part may itself contain ``:`` and ``#``.
+    Auditors compose as ``A+B+...`` (see `split_chain`): the stages after the first land in
+    ``chain``."""
     raw = (text or "").strip()
     if not raw:
         raise BackendError("empty backend string")
+    stages = split_chain(raw)
+    if len(stages) > 1:
+        first, *rest = (_parse_one(stage.strip(), raw) for stage in stages)
+        return BackendSpec(first.name, first.model, first.options, tuple(rest))
+    return _parse_one(raw, raw)
+
+
+def _parse_one(raw: str, whole: str) -> BackendSpec:
+    if not raw:
+        raise BackendError(f"backend {whole!r} has an empty stage around '+'")
     head, _, query = raw.partition("?")
     name, sep, model = head.partition(":")
     name = name.strip().lower()
@@ -135,6 +158,18 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
             "folder; ?steps=&guidance=&size=&device=&dtype=&offload=&negative=",
             extra="diffusers",
         ),
+        "openai-image": BackendEntry(
+            "storyviz.generators.openai_image:OpenAIImageGenerator",
+            "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
+            "(OPENAI_API_KEY)",
+            extra="openai",
+        ),
+        "gemini-image": BackendEntry(
+            "storyviz.generators.gemini_image:GeminiImageGenerator",
+            "Gemini image models (gemini-2.5-flash-image) with the cast's reference sheets "
+            "(GEMINI_API_KEY)",
+            extra="gemini",
+        ),
     },
     "auditor": {
         "offline": BackendEntry(
@@ -146,6 +181,18 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
             "vision-language model auditor: vlm:openai:MODEL, vlm:gemini:MODEL, "
             "vlm:openai-compat:URL#MODEL",
             extra="llm",
+        ),
+        "clip": BackendEntry(
+            "storyviz.evaluators.identity_backends:clip_auditor",
+            "open_clip identity: crop per character vs its reference; clip:ViT-B-32"
+            "?pretrained=NAME_OR_PATH or clip:/local/dir; ?threshold=&detector=&device=",
+            extra="clip",
+        ),
+        "dino": BackendEntry(
+            "storyviz.evaluators.identity_backends:dino_auditor",
+            "DINOv2 identity (transformers): dino:facebook/dinov2-small or a folder; "
+            "?threshold=&detector=&device=",
+            extra="clip",
         ),
     },
     "repairer": {
@@ -160,6 +207,11 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
         "gemini": BackendEntry(_LLM_REPAIRER, "Gemini chooses repairs", extra="gemini"),
     },
 }
+
+_COMPOSITE = BackendEntry(
+    "storyviz.evaluators.composite:CompositeAuditor",
+    "A+B: B judges only the panels A flags (docs/evaluation.md)",
+)
 
 DEFAULTS: dict[Role, str] = {
     "planner": "offline",
@@ -184,15 +236,26 @@ def resolve(role: Role, text: str) -> tuple[BackendSpec, BackendEntry]:
     """Parse and look up a backend string without importing anything."""
     spec = parse_backend(text)
     entries = _REGISTRY[role]
-    if spec.name not in entries:
-        names = ", ".join(sorted(entries))
-        raise BackendError(f"unknown {role} backend {spec.name!r}; known {role} backends: {names}")
+    if spec.chain and role != "auditor":
+        raise BackendError(f"only auditors compose with '+'; {text!r} is not a {role} backend")
+    for stage in (spec, *spec.chain):
+        if stage.name not in entries:
+            names = ", ".join(sorted(entries))
+            raise BackendError(
+                f"unknown {role} backend {stage.name!r}; known {role} backends: {names}"
+            )
+    if spec.chain:
+        return spec, _COMPOSITE
     return spec, entries[spec.name]
 
 
 def build(role: Role, text: str) -> Any:
     """Build the backend a string names; heavy imports happen here and only here."""
     spec, entry = resolve(role, text)
+    if spec.chain:  # an auditor chain: each stage built as if given alone
+        stages = [build(role, str(stage)) for stage in (replace(spec, chain=()), *spec.chain)]
+        module_name, _, attr = entry.target.partition(":")
+        return getattr(importlib.import_module(module_name), attr)(stages, spec)
     module_name, _, attr = entry.target.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attr)

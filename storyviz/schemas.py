@@ -298,6 +298,7 @@ class RoleCost(Model):
     failed_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    images: int = 0  # images an API image model returned (generator role)
     seconds: float = 0.0
 
 

@@ -92,6 +92,8 @@ class CallRecord:
     started: float = field(default_factory=time.perf_counter)
     input_tokens: int = 0
     output_tokens: int = 0
+    images_in: int = 0
+    images_out: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -142,6 +144,8 @@ def metered_call(
                     seconds=record.seconds,
                     input_tokens=record.input_tokens,
                     output_tokens=record.output_tokens,
+                    images_in=record.images_in,
+                    images_out=record.images_out,
                     ok=error is None,
                     error=error,
                     notes=tuple(record.notes),

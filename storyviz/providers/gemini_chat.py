@@ -88,19 +88,27 @@ def gemini_chat_from_spec(spec: BackendSpec) -> GeminiChat:
     return GeminiChat(settings_from_spec(spec))
 
 
-def settings_from_spec(spec: BackendSpec) -> GeminiSettings:
-    if spec.name != "gemini":
+def settings_from_spec(
+    spec: BackendSpec,
+    *,
+    own_options: frozenset[str] = frozenset(),
+    example: str = "gemini:gemini-2.5-flash",
+) -> GeminiSettings:
+    """Client settings for ``gemini:MODEL`` or, with the backend's `own_options` allowed beside
+    the client's, another Gemini backend such as ``gemini-image:MODEL``."""
+    if spec.name not in ("gemini", "gemini-image"):
         raise BackendError(f"backend {spec.name!r} is not a Gemini backend")
-    spec.check_options(OPTIONS)
+    spec.check_options(OPTIONS | own_options)
     if not spec.model:
-        raise BackendError("backend 'gemini' needs a model, e.g. gemini:gemini-2.5-flash")
+        raise BackendError(f"backend {spec.name!r} needs a model, e.g. {example}")
     timeout = spec.option("timeout", float, 120.0)
     max_retries = spec.option("max_retries", int, 3)
     images = spec.option("images", int, 16)
     temperature = spec.option("temperature", float, 0.0) if "temperature" in spec.options else None
     if timeout <= 0 or max_retries < 0 or images < 1:
         raise BackendError(
-            "backend 'gemini': timeout must be positive, max_retries 0 or more, images 1 or more"
+            f"backend {spec.name!r}: timeout must be positive, max_retries 0 or more, "
+            "images 1 or more"
         )
     key_env, key = next(((n, os.environ[n].strip()) for n in KEY_ENVS if _env(n)), ("", ""))
     if not key:
@@ -170,7 +178,7 @@ class GeminiChat:
             purpose=purpose,
             secret=self.settings.api_key,
         ) as record:
-            response = self._generate(contents, config)
+            response = self.generate(contents, config)
             raw = self._answer_text(response, schema, record)
             value = validate_answer(schema, raw, who=self.spec)
             return ChatResult(
@@ -186,10 +194,11 @@ class GeminiChat:
 
     # -- sending, with retries ---------------------------------------------------------------------
 
-    def _generate(
+    def generate(
         self, contents: list[types.Content], config: types.GenerateContentConfig
     ) -> types.GenerateContentResponse:
-        """One call, retried on 408/429/5xx, timeouts and connection errors (bounded)."""
+        """One call, retried on 408/429/5xx, timeouts and connection errors (bounded); the
+        image backend (generators/gemini_image.py) sends through it too."""
         last = self.settings.max_retries
         for attempt in range(last + 1):
             try:
@@ -204,14 +213,14 @@ class GeminiChat:
                     raise self._api_error(exc, attempt, asked_wait=wait) from None
             except self._timeouts:
                 if attempt == last:
-                    raise self._error(
+                    raise self.error(
                         f"the request timed out after {self.settings.timeout:g} s "
                         f"({retries_text(last)}); raise ?timeout=..."
                     ) from None
                 wait = backoff(attempt)
             except self._transport_errors as exc:
                 if attempt == last:
-                    raise self._error(
+                    raise self.error(
                         f"cannot connect to {self._base_url} ({type(exc).__name__}: {exc})"
                     ) from None
                 wait = backoff(attempt)
@@ -223,26 +232,14 @@ class GeminiChat:
     def _answer_text(
         self, response: types.GenerateContentResponse, schema: type[BaseModel], record: CallRecord
     ) -> str:
-        usage = response.usage_metadata
-        if usage is not None:
-            record.input_tokens = usage.prompt_token_count or 0
-            # thinking tokens are billed as output too
-            record.output_tokens = (usage.candidates_token_count or 0) + (
-                usage.thoughts_token_count or 0
-            )
-        feedback = response.prompt_feedback
-        if feedback is not None and feedback.block_reason is not None:
-            detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
-            raise self._refusal(f"the prompt was blocked ({_name(feedback.block_reason)}){detail}")
+        record_usage(response, record)
+        self.raise_if_refused(response)
         if not response.candidates:
             raise output_error(schema, "", ["the answer has no candidates"], who=self.spec)
         candidate = response.candidates[0]
-        finish = _name(candidate.finish_reason) if candidate.finish_reason is not None else ""
+        finish = finish_name(candidate)
         parts = candidate.content.parts if candidate.content and candidate.content.parts else []
         text = "".join(p.text for p in parts if p.text and not p.thought)
-        if finish in REFUSAL_FINISHES:
-            detail = f": {candidate.finish_message}" if candidate.finish_message else ""
-            raise self._refusal(f"the answer was stopped ({finish}){detail}")
         if finish == "MAX_TOKENS":
             problem = "the answer was cut off at the token limit (finishReason=MAX_TOKENS)"
             raise output_error(schema, text, [problem], who=self.spec)
@@ -250,12 +247,29 @@ class GeminiChat:
             raise output_error(schema, "", [f"the answer is empty ({finish})"], who=self.spec)
         return text
 
+    def raise_if_refused(
+        self, response: types.GenerateContentResponse, finishes: frozenset[str] = REFUSAL_FINISHES
+    ) -> None:
+        """A RefusalError when the prompt was blocked or the first candidate was stopped by a
+        safety filter (one of `finishes`)."""
+        feedback = response.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
+            raise self.refusal(f"the prompt was blocked ({_name(feedback.block_reason)}){detail}")
+        if not response.candidates:
+            return
+        candidate = response.candidates[0]
+        finish = finish_name(candidate)
+        if finish in finishes:
+            detail = f": {candidate.finish_message}" if candidate.finish_message else ""
+            raise self.refusal(f"the answer was stopped ({finish}){detail}")
+
     # -- errors ------------------------------------------------------------------------------------
 
-    def _error(self, text: str) -> ProviderError:
+    def error(self, text: str) -> ProviderError:
         return ProviderError(safe_message(f"{self.spec}: {text}", self.settings.api_key))
 
-    def _refusal(self, text: str) -> RefusalError:
+    def refusal(self, text: str) -> RefusalError:
         return RefusalError(safe_message(f"{self.spec} refused: {text}", self.settings.api_key))
 
     def _api_error(
@@ -272,13 +286,13 @@ class GeminiChat:
             )
             return ProviderAuthError(safe_message(text, self.settings.api_key))
         if asked_wait is not None:
-            return self._error(
+            return self.error(
                 f"{status}: the server asks to wait {asked_wait:g} s, longer than "
                 f"{MAX_RETRY_WAIT:g} s; try again later ({message})"
             )
         after = f" after {retries_text(attempt)}" if code in RETRIED_CODES else ""
         what = "rate limited" if code == 429 else "the request failed"
-        return self._error(f"{what} ({status}{after}) at {self._base_url}: {message}")
+        return self.error(f"{what} ({status}{after}) at {self._base_url}: {message}")
 
 
 # -- the wire format -------------------------------------------------------------------------------
@@ -361,6 +375,21 @@ def _retry_info_wait(details: Any) -> float | None:
 
 
 # -- small helpers ---------------------------------------------------------------------------------
+
+
+def record_usage(response: types.GenerateContentResponse, record: CallRecord) -> None:
+    """The call's tokens from the answer's usage metadata (thinking tokens bill as output)."""
+    usage = response.usage_metadata
+    if usage is not None:
+        record.input_tokens = usage.prompt_token_count or 0
+        record.output_tokens = (usage.candidates_token_count or 0) + (
+            usage.thoughts_token_count or 0
+        )
+
+
+def finish_name(candidate: types.Candidate) -> str:
+    """A candidate's finish reason as its API name (``STOP``, ``SAFETY``...), or ''."""
+    return _name(candidate.finish_reason) if candidate.finish_reason is not None else ""
 
 
 def _is_key_problem(exc: errors.APIError) -> bool:

@@ -91,7 +91,7 @@ def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
     if spec.name not in ("openai", "openai-compat"):
         raise BackendError(f"backend {spec.name!r} is not an OpenAI backend")
     spec.check_options(OPTIONS)
-    common = _common_options(spec)
+    common = common_options(spec)
     key = os.environ.get(KEY_ENV, "").strip()
     if spec.name == "openai":
         if not spec.model:
@@ -107,7 +107,8 @@ def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
     )
 
 
-def _common_options(spec: BackendSpec) -> dict[str, Any]:
+def common_options(spec: BackendSpec) -> dict[str, Any]:
+    """The client options every OpenAI backend takes, checked (the image backend uses them too)."""
     timeout = spec.option("timeout", float, 120.0)
     max_retries = spec.option("max_retries", int, 3)
     images = spec.option("images", int, 16)
@@ -167,6 +168,11 @@ class OpenAIChat:
         )
         self._base_url = display_url(str(self._client.base_url).rstrip("/"))
 
+    @property
+    def client(self) -> OpenAI:
+        """The SDK client, for the image backend that shares this connection and its errors."""
+        return self._client
+
     def bind_meter(self, meter: CallMeter, role: str) -> None:
         self._binding.bind(meter, role)
 
@@ -184,7 +190,7 @@ class OpenAIChat:
             try:
                 value, raw = self._ask(wire, schema, record)
             except openai.OpenAIError as exc:
-                raise self._provider_error(exc) from None
+                raise self.provider_error(exc) from None
             return ChatResult(
                 value=value,
                 raw=raw,
@@ -225,7 +231,7 @@ class OpenAIChat:
         try:
             completion = response.parse()
         except openai.ContentFilterFinishReasonError:
-            raise self._refusal("the content filter stopped the answer") from None
+            raise self.refusal("the content filter stopped the answer") from None
         except openai.LengthFinishReasonError:
             raise self._truncated(schema, content) from None
         except ValidationError as exc:
@@ -234,7 +240,7 @@ class OpenAIChat:
             raise output_error(schema, content, ["the answer has no choices"], who=self.spec)
         message = completion.choices[0].message
         if message.refusal:
-            raise self._refusal(message.refusal)
+            raise self.refusal(message.refusal)
         if message.parsed is None:
             raise output_error(schema, content, ["the answer is empty"], who=self.spec)
         return message.parsed, content
@@ -257,9 +263,9 @@ class OpenAIChat:
         choice = completion.choices[0]
         content = choice.message.content or ""
         if choice.message.refusal:
-            raise self._refusal(choice.message.refusal)
+            raise self.refusal(choice.message.refusal)
         if choice.finish_reason == "content_filter":
-            raise self._refusal("the content filter stopped the answer")
+            raise self.refusal("the content filter stopped the answer")
         if choice.finish_reason == "length":
             raise self._truncated(schema, content)
         return validate_answer(schema, content, who=self.spec), content
@@ -270,14 +276,14 @@ class OpenAIChat:
 
     # -- errors ------------------------------------------------------------------------------------
 
-    def _refusal(self, text: str) -> RefusalError:
+    def refusal(self, text: str) -> RefusalError:
         return RefusalError(safe_message(f"{self.spec} refused: {text}", self.settings.api_key))
 
     def _truncated(self, schema: type[BaseModel], content: str) -> ModelOutputError:
         problem = "the answer was cut off at the token limit (finish_reason=length)"
         return output_error(schema, content, [problem], who=self.spec)
 
-    def _provider_error(self, exc: openai.OpenAIError) -> ProviderError:
+    def provider_error(self, exc: openai.OpenAIError) -> ProviderError:
         """One line a user can act on, never with the key in it."""
         settings = self.settings
         retries = settings.max_retries
@@ -296,7 +302,7 @@ class OpenAIChat:
                 else "OpenAI refused the API key"
             )
             text = (
-                f"{self.spec}: {who} (HTTP {exc.status_code}: {_error_text(exc)}); "
+                f"{self.spec}: {who} (HTTP {exc.status_code}: {error_text(exc)}); "
                 f"set {KEY_ENV} to a valid key"
             )
             return ProviderAuthError(safe_message(text, settings.api_key))
@@ -309,7 +315,7 @@ class OpenAIChat:
                 what = "the request was refused"
             text = (
                 f"{self.spec}: {what} (HTTP {exc.status_code}{after}) "
-                f"at {self._base_url}: {_error_text(exc)}"
+                f"at {self._base_url}: {error_text(exc)}"
             )
         else:
             text = f"{self.spec}: {type(exc).__name__}: {exc}"
@@ -384,7 +390,8 @@ def rejects_json_schema(exc: openai.APIStatusError) -> bool:
     return any(word in text for word in _REJECTION_WORDS)
 
 
-def _error_text(exc: openai.APIStatusError) -> str:
+def error_text(exc: openai.APIStatusError) -> str:
+    """The API's own error message from an error body, else the SDK's summary."""
     body = exc.body
     if isinstance(body, dict):
         error = body.get("error", body)

@@ -55,7 +55,7 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
-    body: Any  # the parsed JSON body, or None when it was not JSON
+    body: Any  # the parsed body (JSON, or what the dialect's `parse_body` makes of it), or None
     raw: bytes
 
 
@@ -96,6 +96,14 @@ class ScriptedServer:
 
     def error(self, status: int, message: str, **extra: Any) -> Reply:
         return Reply(status, {"error": {"message": message, **extra}})
+
+    def parse_body(self, raw: bytes, headers: Mapping[str, str]) -> Any:
+        """The request body as responders and tests see it: parsed JSON (None if not JSON);
+        dialects with other bodies (multipart uploads) override it."""
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
 
     # -- scripting ---------------------------------------------------------------------------------
 
@@ -222,16 +230,13 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 return
             raw = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
+            headers = {k.lower(): v for k, v in self.headers.items()}
             request = RecordedRequest(
                 method=self.command,
                 path=parts.path,
                 query=dict(parse_qsl(parts.query)),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
+                headers=headers,
+                body=server.parse_body(raw, headers),
                 raw=raw,
             )
             reply = server._answer(request)

@@ -121,7 +121,8 @@ def inline_images(body: Mapping[str, Any]) -> list[tuple[str, bytes]]:
             data = part.get("inlineData")
             if data:
                 mime = data.get("mimeType") or data.get("mime_type", "")
-                images.append((mime, base64.b64decode(data["data"])))
+                text = data["data"]  # the SDK sends url-safe base64 without padding
+                images.append((mime, base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))))
     return images
 
 
