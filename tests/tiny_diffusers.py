@@ -16,12 +16,14 @@ from diffusers import (
     AutoencoderKL,
     EulerDiscreteScheduler,
     StableDiffusionPipeline,
+    StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
 from safetensors.torch import save_file
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
+    CLIPTextModelWithProjection,
     CLIPTokenizer,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
@@ -52,6 +54,45 @@ def tiny_tokenizer() -> CLIPTokenizer:
     return CLIPTokenizer(vocab=vocab, merges=unique, model_max_length=77)
 
 
+def _tiny_vae() -> AutoencoderKL:
+    return AutoencoderKL(
+        block_out_channels=(16, 32),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=64,
+    )
+
+
+def _tiny_text_config(vocab_size: int) -> CLIPTextConfig:
+    return CLIPTextConfig(
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        hidden_size=32,
+        intermediate_size=37,
+        layer_norm_eps=1e-05,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=vocab_size,
+        max_position_embeddings=77,
+        projection_dim=32,
+    )
+
+
+def _scheduler() -> EulerDiscreteScheduler:
+    return EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        timestep_spacing="trailing",
+        steps_offset=1,
+    )
+
+
 def tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
@@ -65,38 +106,10 @@ def tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
         cross_attention_dim=32,
         norm_num_groups=8,
     )
-    vae = AutoencoderKL(
-        block_out_channels=(16, 32),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        latent_channels=4,
-        norm_num_groups=8,
-        sample_size=64,
-    )
+    vae = _tiny_vae()
     tokenizer = tiny_tokenizer()
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-            hidden_size=32,
-            intermediate_size=37,
-            layer_norm_eps=1e-05,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=77,
-        )
-    )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        timestep_spacing="trailing",
-        steps_offset=1,
-    )
+    text_encoder = CLIPTextModel(_tiny_text_config(len(tokenizer)))
+    scheduler = _scheduler()
     return StableDiffusionPipeline(
         unet=unet,
         vae=vae,
@@ -109,9 +122,44 @@ def tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
     )
 
 
-def save_tiny_pipeline(folder: Path, seed: int = 0) -> Path:
-    """Write the tiny pipeline in the ``save_pretrained`` layout and return the folder."""
-    pipe: Any = tiny_pipeline(seed)
+def tiny_sdxl_pipeline(seed: int = 0) -> StableDiffusionXLPipeline:
+    """SDXL's shape in miniature: two text encoders (the second with a projection whose pooled
+    output joins the size/crop "time ids" in the UNet's added embedding), 64-wide cross-attention
+    over both encoders' hidden states concatenated."""
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 2),
+        projection_class_embeddings_input_dim=80,  # 6 time ids * 8 + the pooled 32
+        cross_attention_dim=64,
+        norm_num_groups=8,
+    )
+    tokenizer = tiny_tokenizer()
+    config = _tiny_text_config(len(tokenizer))
+    return StableDiffusionXLPipeline(
+        unet=unet,
+        vae=_tiny_vae(),
+        text_encoder=CLIPTextModel(config),
+        text_encoder_2=CLIPTextModelWithProjection(config),
+        tokenizer=tokenizer,
+        tokenizer_2=tiny_tokenizer(),
+        scheduler=_scheduler(),
+    )
+
+
+def save_tiny_pipeline(folder: Path, seed: int = 0, family: str = "sd15") -> Path:
+    """Write a tiny pipeline (``sd15`` or ``sdxl``) in the ``save_pretrained`` layout."""
+    pipe: Any = tiny_sdxl_pipeline(seed) if family == "sdxl" else tiny_pipeline(seed)
     pipe.save_pretrained(folder)
     return folder
 
