@@ -83,7 +83,8 @@ class OpenAIImageGenerator:
         self.auto_size = spec.options.get("size") == "auto"  # the model chooses
         self.size = _size_option(spec, self.sizes)
         self.choices = {k: _choice(spec, k) for k in CHOICES}
-        self.use_references = _flag(spec, "references", True)
+        # DALL-E models cannot take reference images; their edits are mask-only (dall-e-2).
+        self.use_references = _flag(spec, "references", not self.model.startswith("dall-e"))
         client = common_options(BackendSpec(spec.name, spec.model, _only(spec, CLIENT_OPTIONS)))
         self.max_references = spec.option("images", int, DEFAULT_REFERENCES)
         base_url = _base_url(spec)
@@ -159,9 +160,10 @@ class OpenAIImageGenerator:
         client = self._connection.client
         try:
             if task == "generate":
-                arguments.pop("input_fidelity", None)  # an edit-only parameter
+                arguments.pop("input_fidelity", None)  # the API takes it for edits only
                 prompt = api.instruction(request, task, references, first_reference=1)
                 return client.images.generate(prompt=prompt, **arguments)
+            arguments.pop("moderation", None)  # the API takes it for generations only
             files: list[tuple[str, bytes, str]] = []
             if repair is not None:
                 panel = repair.original if size is None else repair.original.resize(size)

@@ -85,7 +85,7 @@ def colour(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
 def test_a_panel_without_references_is_generated_and_the_wire_is_the_images_api(
     server: FakeOpenAIImagesServer,
 ) -> None:
-    result = generator(server, quality="low").render(panel())
+    result = generator(server, quality="low", moderation="low").render(panel())
 
     sent = server.last
     assert (sent.path, sent.headers["authorization"]) == (
@@ -93,7 +93,11 @@ def test_a_panel_without_references_is_generated_and_the_wire_is_the_images_api(
         f"Bearer {SECRET}",
     )
     assert sent.body["model"] == "gpt-image-1" and sent.body["n"] == 1
-    assert (sent.body["size"], sent.body["quality"]) == ("1536x1024", "low")
+    assert (sent.body["size"], sent.body["quality"], sent.body["moderation"]) == (
+        "1536x1024",
+        "low",
+        "low",
+    )
     assert "Mia finds Bolt under a bench." in sent.body["prompt"]
     assert "Avoid: watermark, text." in sent.body["prompt"]  # no negative prompt in this API
     assert result.image.size == (600, 400) and colour(result.image, 300, 200) == GREEN
@@ -153,7 +157,7 @@ def test_bad_options_are_one_line_backend_errors(server: FakeOpenAIImagesServer)
 def test_a_panel_with_cast_references_is_an_edit_with_the_sheets_as_images(
     server: FakeOpenAIImagesServer, tmp_path: Path
 ) -> None:
-    gen = generator(server, input_fidelity="high")
+    gen = generator(server, input_fidelity="high", moderation="low")
     gen.base_dir = tmp_path  # type: ignore[attr-defined]  # the runner sets the run folder
 
     result = gen.render(panel(references=sheets(tmp_path)))
@@ -171,7 +175,7 @@ def test_a_panel_with_cast_references_is_an_edit_with_the_sheets_as_images(
     uploads = form.files["image[]"]
     assert [f.content_type for f in uploads] == ["image/png", "image/png"]
     assert [colour(f.image(), 5, 5) for f in uploads] == [RED, BLUE]  # cast order: Mia, Bolt
-    assert "mask" not in form.files
+    assert "mask" not in form.files and "moderation" not in form.fields  # generations only
     assert "(image 1: Mia; image 2: Bolt)" in form.fields["prompt"]
     assert result.image.size == (600, 400)
     assert (result.info["task"], result.info["references"]) == ("references", ["mia", "bolt"])
