@@ -199,6 +199,15 @@ def run(
         Path | None,
         typer.Option("--file", "-f", help="Read the story from a UTF-8 text file ('-' for stdin)."),
     ] = None,
+    vistorybench: Annotated[
+        Path | None,
+        typer.Option(
+            "--vistorybench", help="Render a ViStoryBench story.json as it is (no planning)."
+        ),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of a --vistorybench story: en or ch.")
+    ] = "en",
     panels: Annotated[
         int | None, typer.Option("--panels", help="Number of panels (default: auto).")
     ] = None,
@@ -239,13 +248,22 @@ def run(
         from storyviz.agents.runner import start_run
         from storyviz.schemas import StoryRequest
 
-    text = _read_story(story, file)
+    if vistorybench is not None and (story is not None or file is not None):
+        raise _fail("give either a story or --vistorybench, not both")
+    text = _read_story(story, file) if vistorybench is None else ""
     settings = _settings(
         runs_dir=runs_dir, planner=planner, generator=generator, auditor=auditor,
         repairer=repairer, panels=panels, style=style, seed=seed, reading_order=reading_order,
         page_size=page_size, max_rounds=max_rounds, max_attempts=max_attempts, threshold=threshold,
         max_llm_calls=max_llm_calls,
     )  # fmt: skip
+    run_seed: Any = None
+    if vistorybench is not None:  # the story's shots are the plan: seeded, not planned
+        from storyviz.vistorybench import seeded_run
+
+        text, run_seed, notes = seeded_run(vistorybench, lang, settings)
+        for note in notes:
+            typer.echo(f"storyviz: warning: {note}", err=True)
     request = StoryRequest(
         story=text,
         panels=settings.panels,
@@ -257,7 +275,9 @@ def run(
     created: list[Any] = []
     with _progress_display(quiet or as_json) as progress:
         try:
-            result = start_run(settings, request, listener=progress, on_created=created.append)
+            result = start_run(
+                settings, request, seed=run_seed, listener=progress, on_created=created.append
+            )
         except KeyboardInterrupt:
             hint = f"; resume with: storyviz resume {created[0].run_id}" if created else ""
             raise _fail(f"interrupted{hint}", EXIT_INTERRUPTED) from None

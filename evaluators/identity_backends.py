@@ -1,0 +1,75 @@
+"""Registry factories for the measuring auditors: ``clip:...`` and ``dino:...``.
+
+Own options: ``threshold`` (0..1; defaults in DEFAULT_THRESHOLDS), ``detector`` (an OWLv2 /
+OWL-ViT hub id or folder; without it the plan's cast box is cropped), ``detector_threshold``,
+``device``; ``clip`` also takes ``pretrained``.
+"""
+
+from __future__ import annotations
+
+from storyviz.errors import BackendError
+from storyviz.registry import BackendSpec
+
+from .identity_auditor import IdentityAuditor
+from .identity_embed import Embedder
+from .identity_locate import Detector
+
+DEFAULT_THRESHOLDS = {"clip": 0.7, "dino": 0.5}
+"""Cosine similarity below which a character no longer looks like its reference.
+
+CLIP image embeddings of two different pictures of one character typically lie around 0.75-0.9
+and of different characters in the same style around 0.6-0.75 (CLIP sees style as much as
+identity), so 0.7 flags a crop that has drifted towards "someone else". DINOv2 spreads further:
+the same character across poses scores about 0.5-0.8, different ones below 0.4. Tune per model
+with ``?threshold=``; docs/evaluation.md."""
+
+_AUDITOR_OPTIONS = {"threshold", "detector", "detector_threshold", "device"}
+
+
+def clip_auditor(spec: BackendSpec) -> IdentityAuditor:
+    from .clip_embedder import OPTIONS as CLIP_OPTIONS
+    from .clip_embedder import ClipEmbedder
+
+    _needs_model(spec, "clip:ViT-B-32?pretrained=laion2b_s34b_b79k")
+    allowed = frozenset(CLIP_OPTIONS | _AUDITOR_OPTIONS)
+    spec.check_options(allowed)
+    return _auditor(spec, ClipEmbedder(spec, allowed=allowed))
+
+
+def dino_auditor(spec: BackendSpec) -> IdentityAuditor:
+    from .dino_embedder import OPTIONS as DINO_OPTIONS
+    from .dino_embedder import DinoEmbedder
+
+    _needs_model(spec, "dino:facebook/dinov2-small")
+    allowed = frozenset(DINO_OPTIONS | _AUDITOR_OPTIONS)
+    spec.check_options(allowed)
+    return _auditor(spec, DinoEmbedder(spec, allowed=allowed))
+
+
+def _auditor(spec: BackendSpec, embedder: Embedder) -> IdentityAuditor:
+    threshold = spec.option("threshold", float, DEFAULT_THRESHOLDS[spec.name])
+    if not 0.0 <= threshold <= 1.0:
+        raise BackendError(f"backend {spec.name!r}: threshold must be within 0..1, got {threshold}")
+    return IdentityAuditor(
+        embedder=embedder,
+        threshold=threshold,
+        spec=str(spec),
+        detector=build_detector(spec),
+    )
+
+
+def build_detector(spec: BackendSpec) -> Detector | None:
+    """The detector a ``?detector=`` option names, or None."""
+    source = spec.options.get("detector", "").strip()
+    if not source:
+        return None
+    from .detector_owl import DEFAULT_THRESHOLD, OwlDetector
+    from .identity_torch import device_for
+
+    threshold = spec.option("detector_threshold", float, DEFAULT_THRESHOLD)
+    return OwlDetector(source, threshold=threshold, device=device_for(spec))
+
+
+def _needs_model(spec: BackendSpec, example: str) -> None:
+    if not spec.model:
+        raise BackendError(f"the {spec.name} auditor needs a model, e.g. {example}")

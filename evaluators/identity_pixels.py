@@ -1,0 +1,90 @@
+"""A dependency-free image embedding (numpy + Pillow) for `storyviz eval` without a model.
+
+It sees colour and rough layout, not identity: two crops that share a palette and where it sits
+score alike. That is enough to tell a recoloured character or a near-copy of the reference, and
+it lets every run be evaluated offline; the numbers are labelled ``pixel`` wherever they appear.
+
+The vector joins two equally weighted parts, each L2-normalised:
+- a CIELAB colour histogram, 4 lightness x 6 a* x 6 b* bins (144 values), and
+- a 4 x 4 grid of mean Lab colours scaled to 0..1 (48 values),
+so the cosine of two such vectors is the mean of the histogram cosine and the grid cosine, and
+lies in 0..1 because every component is non-negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .identity_embed import unit_rows
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+SIDE = 64
+"""Images are resized to SIDE x SIDE first: enough for a palette, fast for a whole run."""
+L_BINS, AB_BINS, GRID = 4, 6, 4
+AB_RANGE = 90.0
+"""a* and b* are clipped to +-AB_RANGE before binning (few painted colours lie beyond)."""
+
+
+class PixelEmbedder:
+    """Colour histogram + coarse colour layout; see the module docstring."""
+
+    name = "pixel"
+
+    def embed(self, images: Sequence[Image]) -> NDArray[np.float32]:
+        return np.stack([pixel_vector(image) for image in images]) if images else _empty()
+
+    def describe(self) -> str:
+        return "pixel: CIELAB histogram (4x6x6) + 4x4 mean-Lab grid, equal weights"
+
+
+def pixel_vector(image: Image) -> NDArray[np.float32]:
+    from PIL import Image as PILImage
+
+    rgb = image.convert("RGB").resize((SIDE, SIDE), PILImage.Resampling.BILINEAR)
+    lab = rgb_to_lab_array(np.asarray(rgb, dtype=np.float64))
+    lightness = np.clip(lab[..., 0] / 100.0, 0.0, 1.0 - 1e-9)
+    a = np.clip((lab[..., 1] + AB_RANGE) / (2 * AB_RANGE), 0.0, 1.0 - 1e-9)
+    b = np.clip((lab[..., 2] + AB_RANGE) / (2 * AB_RANGE), 0.0, 1.0 - 1e-9)
+    index = (
+        (lightness * L_BINS).astype(int) * AB_BINS * AB_BINS
+        + (a * AB_BINS).astype(int) * AB_BINS
+        + (b * AB_BINS).astype(int)
+    )
+    histogram = np.bincount(index.ravel(), minlength=L_BINS * AB_BINS * AB_BINS).astype(float)
+    cells = lab.reshape(GRID, SIDE // GRID, GRID, SIDE // GRID, 3).mean(axis=(1, 3))
+    scaled = np.stack(
+        [cells[..., 0] / 100.0, (cells[..., 1] + 128) / 256.0, (cells[..., 2] + 128) / 256.0],
+        axis=-1,
+    )
+    hist_unit = unit_rows(histogram[None, :])[0]
+    grid_unit = unit_rows(np.clip(scaled.ravel(), 0.0, None)[None, :])[0]
+    return (np.concatenate([hist_unit, grid_unit]) / np.sqrt(2.0)).astype(np.float32)
+
+
+def rgb_to_lab_array(rgb: NDArray[np.float64]) -> NDArray[np.float64]:
+    """sRGB 0..255 (..., 3) to CIELAB under D65, the same formula as storyviz.colors."""
+    c = rgb / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    matrix = np.array(
+        [
+            [0.4124564 / 0.95047, 0.3575761 / 0.95047, 0.1804375 / 0.95047],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339 / 1.08883, 0.1191920 / 1.08883, 0.9503041 / 1.08883],
+        ]
+    )
+    xyz = linear @ matrix.T
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
+        axis=-1,
+    )
+
+
+def _empty() -> NDArray[np.float32]:
+    return np.zeros((0, L_BINS * AB_BINS * AB_BINS + GRID * GRID * 3), dtype=np.float32)
