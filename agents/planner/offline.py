@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from storyviz.agents.planner.beats import Beat, plan_beats, split_sentences
 from storyviz.agents.planner.characters import CharacterDraft, discover_characters
+from storyviz.agents.planner.edit_rules import edit_by_rules
+from storyviz.agents.planner.editing import PlanEdit
 from storyviz.agents.planner.language import detect_language
 from storyviz.agents.planner.mentions import MentionTracker
 from storyviz.agents.planner.panels import BeatReading, PanelInput, StoryReader, stage_panel
@@ -96,6 +98,14 @@ class OfflinePlanner:
             panels=panels,
             pages=pages_for(panels, paginate(len(panels), self.per_page)),
         )
+
+    def edit_plan(self, plan: StoryPlan, instruction: str, *, seed: int = 0) -> PlanEdit:
+        """The plan revised by a plain-language instruction, read by rules (edit_rules.py).
+
+        Same interface as LLMPlanner.edit_plan, so a chat calls either. `seed` is unused: the
+        rules add no character, and kept characters keep their seeds.
+        """
+        return edit_by_rules(plan, instruction, per_page=self.per_page)
 
 
 def _read(reader: StoryReader, beats: list[Beat]) -> dict[tuple[int, int], BeatReading]:
