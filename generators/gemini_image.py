@@ -64,7 +64,7 @@ class GeminiImageGenerator:
                 f"backend 'gemini-image': aspect={aspect} is not one of {', '.join(ASPECT_RATIOS)}"
             )
         self.aspect = aspect
-        self.use_references = _flag(spec.options.get("references"))
+        self.use_references = api.flag(spec, "references", True)
         self.spec = settings.spec
         self.model = settings.model
         # The chat backend's connection: the same client, retries, key and error messages.
@@ -160,11 +160,3 @@ class GeminiImageGenerator:
             return api.decode(pictures[-1], self.spec)  # the last one: the final, not a draft
         except StoryvizError as exc:
             raise ModelOutputError(str(exc)) from None
-
-
-def _flag(raw: str | None) -> bool:
-    if raw is None or raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise BackendError(f"backend 'gemini-image': references={raw} is not true or false")

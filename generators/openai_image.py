@@ -84,7 +84,7 @@ class OpenAIImageGenerator:
         self.size = _size_option(spec, self.sizes)
         self.choices = {k: _choice(spec, k) for k in CHOICES}
         # DALL-E models cannot take reference images; their edits are mask-only (dall-e-2).
-        self.use_references = _flag(spec, "references", not self.model.startswith("dall-e"))
+        self.use_references = api.flag(spec, "references", not self.model.startswith("dall-e"))
         client = common_options(BackendSpec(spec.name, spec.model, _only(spec, CLIENT_OPTIONS)))
         self.max_references = spec.option("images", int, DEFAULT_REFERENCES)
         base_url = _base_url(spec)
@@ -115,7 +115,7 @@ class OpenAIImageGenerator:
             limit = self.max_references - (1 if repair is not None else 0)
             references = api.references_of(request, self.base_dir, self.spec, limit)
         task = api.task_of(request, repair, len(references))
-        size = None if self.auto_size else self.size
+        size = self.size
         if size is None and not self.auto_size:
             size = api.nearest_size(self.sizes, request.width, request.height)
         purpose = f"{'repair' if repair else request.kind} {request.target_id} v{request.version}"
@@ -242,17 +242,6 @@ def _choice(spec: BackendSpec, key: str) -> str | None:
             f"backend 'openai-image': {key}={value} is not one of {', '.join(CHOICES[key])}"
         )
     return value
-
-
-def _flag(spec: BackendSpec, key: str, default: bool) -> bool:
-    raw = spec.options.get(key)
-    if raw is None:
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise BackendError(f"backend 'openai-image': {key}={raw} is not true or false")
 
 
 def _base_url(spec: BackendSpec) -> str | None:
