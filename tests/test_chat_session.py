@@ -1,0 +1,187 @@
+"""The chat session API without a terminal: plan, approve, edit, undo, regen, resume."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from conftest import MIA_STORY
+
+from storyviz.agents.chat_session import ChatSession, thread_path
+from storyviz.agents.chat_state import Reply
+from storyviz.errors import InputError
+
+
+def images(run_dir: str | Path) -> dict[str, str]:
+    """Panel id -> sha256 of the image the comic shows for it."""
+    from storyviz.agents.chat_carry import RenderedRun
+
+    run = RenderedRun.open(run_dir)
+    found = {}
+    for panel in run.plan.panels:
+        image = run.image(panel.id)
+        assert image is not None
+        found[panel.id] = hashlib.sha256(image.read_bytes()).hexdigest()
+    return found
+
+
+def run_folders(runs: Path) -> list[Path]:
+    return sorted(p for p in runs.iterdir() if (p / "manifest.json").is_file())
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One conversation up to an edit after approval (three renders are the slow part)."""
+    runs = tmp_path_factory.mktemp("chat") / "runs"
+    replies: dict[str, Reply] = {}
+    with ChatSession.open("mia", runs_dir=runs) as chat:
+        replies["story"] = chat.send(MIA_STORY)
+        replies["runs_before_yes"] = Reply(str(len(run_folders(runs)) if runs.exists() else 0))
+        replies["early_edit"] = chat.send("make panel 8 at dawn")
+        replies["yes"] = chat.send("yes")
+        replies["edit"] = chat.send("make panel 3 at night")
+        replies["regen"] = chat.send("/regen 5 7")
+    return {"runs": runs, "replies": replies}
+
+
+def test_the_plan_waits_for_approval(drawn: dict[str, object]) -> None:
+    replies = drawn["replies"]
+    assert isinstance(replies, dict)
+    story = replies["story"]
+    assert story.kind == "plan" and "Say 'yes'" in story.text
+    assert story.plan is not None
+    assert [c["name"] for c in story.plan["characters"]] == ["Mia", "Bolt"]
+    third = story.plan["panels"][2]
+    assert third["n"] == "3" and third["cast"] == "Mia" and "Are you lost?" in third["dialogue"]
+    assert replies["runs_before_yes"].text == "0"  # nothing drawn before the yes
+    early = replies["early_edit"]
+    assert early.kind == "edit" and early.changed == ["p08"] and early.run_dir is None
+    assert early.plan is not None and early.plan["panels"][7]["marked"]
+
+
+def test_approval_draws_the_edited_plan(drawn: dict[str, object]) -> None:
+    replies = drawn["replies"]
+    assert isinstance(replies, dict)
+    yes = replies["yes"]
+    assert yes.kind == "render" and yes.run_dir and yes.report
+    assert Path(yes.report).is_file()
+    assert "Drew 8 panel(s), kept 0" in yes.text
+    assert "at dawn" in (Path(yes.run_dir) / "plan.json").read_text()
+
+
+def test_an_edit_redraws_exactly_that_panel(drawn: dict[str, object]) -> None:
+    replies = drawn["replies"]
+    assert isinstance(replies, dict)
+    before, after = replies["yes"], replies["edit"]
+    assert after.kind == "render" and after.changed == ["p03"]
+    assert "Redrawn: panel 3 (p03)" in after.text and "kept 7" in after.text
+    old, new = images(str(before.run_dir)), images(str(after.run_dir))
+    assert [pid for pid in old if old[pid] != new[pid]] == ["p03"]
+    assert Path(str(after.report)).is_file()
+
+
+def test_regen_draws_one_panel_from_a_new_seed(drawn: dict[str, object]) -> None:
+    replies = drawn["replies"]
+    assert isinstance(replies, dict)
+    before, after = replies["edit"], replies["regen"]
+    assert after.kind == "render" and after.changed == ["p05"], after.text
+    assert "run seed 7" in after.text
+    old, new = images(str(before.run_dir)), images(str(after.run_dir))
+    assert [pid for pid in old if old[pid] != new[pid]] == ["p05"]
+
+
+def test_resume_undo_and_the_read_only_commands(drawn: dict[str, object]) -> None:
+    runs = drawn["runs"]
+    replies = drawn["replies"]
+    assert isinstance(runs, Path) and isinstance(replies, dict)
+    with ChatSession.open("mia", runs_dir=runs) as chat:
+        recap = chat.recap()
+        assert recap is not None and "Resuming thread mia" in recap.text
+        assert chat.values["run_dir"] == replies["regen"].run_dir
+        assert len(chat.values["runs"]) == 3
+
+        show = chat.send("/show 3")
+        assert show.image and Path(show.image).is_file() and "p03" in show.text
+        assert (
+            hashlib.sha256(Path(show.image).read_bytes()).hexdigest()
+            == images(str(replies["regen"].run_dir))["p03"]
+        )
+        audit = chat.send("/audit")
+        assert "Consistency index" in audit.text and "p08" in audit.text
+        assert Path(str(chat.send("/report").report)).is_file()
+        listed = chat.send("/runs").text
+        assert all(str(replies[k].run_dir) in listed for k in ("yes", "edit", "regen"))
+        assert chat.send("/plan").plan is not None
+        exported = chat.send("/export png")
+        assert exported.kind == "info" and "page_01.png" in exported.text
+        for message, fragment in [
+            ("/show 12", "there is no panel 12: the plan has 8 panels"),
+            ("/show", "which panel?"),
+            ("/regen 2 banana", "the seed must be a whole number"),
+            ("/regen 2 -1", "the seed must be between"),
+            ("/export tiff", "unknown export format 'tiff'"),
+        ]:
+            reply = chat.send(message)
+            assert reply.kind == "error" and fragment in reply.text, (message, reply)
+        assert chat.send("yes").text.startswith("That is already drawn")
+
+        undone = chat.send("/undo")  # the regen
+        assert undone.kind == "undo" and undone.run_dir == replies["edit"].run_dir
+        undone = chat.send("/undo")  # the night edit
+        assert undone.run_dir == replies["yes"].run_dir
+        assert chat.plan is not None and chat.plan.panel("p03").time_of_day == "day"
+        runs_made = len(run_folders(runs))
+        redrawn = chat.send("/undo")  # the edit before approval: drawn back, p08 only
+        assert redrawn.kind == "render" and redrawn.changed == ["p08"]
+        assert len(run_folders(runs)) == runs_made + 1
+        assert chat.send("/undo").text == "Nothing to undo."
+
+
+@pytest.mark.parametrize(
+    ("message", "fragment"),
+    [
+        ("", "Nothing was said"),
+        ("   ", "Nothing was said"),
+        ("/frobnicate", "Unknown command /frobnicate"),
+        ("/", "Unknown command"),
+        ("make panel 12 at night", "there is no panel 12: the plan has"),
+        ("make it pop", "did not understand"),
+        ("/audit", "Nothing is drawn yet"),
+        ("/undo", "Nothing to undo"),
+    ],
+)
+def test_bad_messages_get_a_clear_answer(tmp_path: Path, message: str, fragment: str) -> None:
+    with ChatSession.open("t", runs_dir=tmp_path / "runs") as chat:
+        chat.send("Mia finds a dog. Mia laughs. The dog barks. Mia and the dog play.")
+        reply = chat.send(message)
+        assert reply.kind == "error", reply
+        assert fragment in reply.text
+        assert chat.waiting  # the conversation goes on
+
+
+def test_before_any_story(tmp_path: Path) -> None:
+    with ChatSession.open("t", runs_dir=tmp_path / "runs") as chat:
+        assert chat.recap() is None
+        assert "describe your story first" in chat.send("yes").text
+        assert "describe your story first" in chat.send("/plan").text
+        assert "/regen N [SEED]   draw panel N again" in chat.send("/help").text
+        assert chat.send("/quit").done
+        too_long = chat.send("x" * 50_001)
+        assert too_long.kind == "error" and "limit is 50,000" in too_long.text
+
+
+def test_thread_names_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a usable thread name"):
+        ChatSession.open("../escape", runs_dir=tmp_path)
+    assert thread_path(tmp_path, "mia") == tmp_path / "chats" / "mia.sqlite"
+
+
+def test_a_resumed_thread_keeps_its_settings(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with ChatSession.open("s", runs_dir=runs, panels=3, style="ink") as chat:
+        reply = chat.send(MIA_STORY)
+        assert reply.plan is not None and len(reply.plan["panels"]) == 3
+    with ChatSession.open("s", runs_dir=runs, generator="sketch?drift=0.5") as chat:
+        assert chat.settings.panels == 3 and chat.settings.style == "ink"
+        assert chat.settings.generator == "sketch?drift=0.5"  # a flag given again wins
