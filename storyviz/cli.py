@@ -238,10 +238,17 @@ def run(
         typer.Option("--threshold", help="Panel score below which it is repaired [default: 0.8]."),
     ] = None,
     max_llm_calls: MaxLLMCallsOpt = None,
+    export: Annotated[
+        str | None,
+        typer.Option("--export", help="Also export the finished run, e.g. pdf,cbz (to exports/)."),
+    ] = None,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Plan, render, audit and repair a story; write its run folder and report."""
+    from storyviz.exports import parse_formats
+
+    formats = parse_formats(export) if export else []  # a typo fails before any work
     from storyviz.importing import bulk_import
 
     with bulk_import():
@@ -281,7 +288,21 @@ def run(
         except KeyboardInterrupt:
             hint = f"; resume with: storyviz resume {created[0].run_id}" if created else ""
             raise _fail(f"interrupted{hint}", EXIT_INTERRUPTED) from None
+    exported = _export_finished(result, formats)
     _print_outcome(result, as_json)
+    for path in exported:
+        typer.echo(f"exported:   {path}", err=as_json)
+
+
+def _export_finished(result: RunOutcome, formats: list[str]) -> list[Path]:
+    if not formats:
+        return []
+    if result.status != "completed":
+        typer.echo(f"storyviz: warning: not exported: the run is {result.status}", err=True)
+        return []
+    from storyviz.exports.command import export_finished
+
+    return export_finished(Path(result.run_dir), formats)
 
 
 @app.command()
@@ -382,6 +403,35 @@ def report(
 
         run.write_text(run.report_path.name, build_report(run.dir))
     typer.echo(str(run.report_path.resolve()))
+
+
+@app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(help="The finished run to export.")],
+    fmt: Annotated[str, typer.Option("--format", "-F", help="pdf, cbz, webtoon or png.")] = "pdf",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="File (pdf, cbz) or folder [default: RUN/exports/]."),
+    ] = None,
+    runs_dir: RunsDir = None,
+    page_size: Annotated[
+        str | None,
+        typer.Option("--page-size", help="PDF paper: A4, Letter, B5, square or e.g. 210x297mm."),
+    ] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Author metadata.")] = None,
+    width: Annotated[
+        int | None, typer.Option("--width", help="Webtoon strip width in pixels [default: 800].")
+    ] = None,
+) -> None:
+    """Export a finished run as a PDF, a CBZ comic archive, a webtoon strip or PNG pages."""
+    from storyviz.exports.command import export_by_id
+
+    written = export_by_id(
+        run_id, fmt, _settings(runs_dir=runs_dir).runs_dir, out,
+        page_size=page_size, author=author, width=width,
+    )  # fmt: skip
+    for path in written:
+        typer.echo(str(path))
 
 
 @app.command("eval")

@@ -25,7 +25,7 @@ from storyviz.lettering import (
     load_font,
     paint_lettering,
 )
-from storyviz.schemas import Box, PageSpec, StoryPlan
+from storyviz.schemas import Box, PageSpec, PanelSpec, StoryPlan
 
 PAPER = (255, 255, 255)
 MISSING_FILL = (232, 232, 232)
@@ -119,6 +119,27 @@ def compose_page(
         paint_lettering(draw, placement.lettering, style)
     _draw_page_number(draw, _page_number(plan, page), geometry, style)
     return canvas
+
+
+def letter_panel(panel: PanelSpec, image: Image.Image, style: LetteringStyle) -> Image.Image:
+    """One panel on its own, full bleed and lettered (a webtoon strip's unit): the same layout
+    rules as on a page, with the whole image as the panel."""
+    lettered = _as_rgb(image).copy()
+    width, height = lettered.size
+    inset = style.padding
+    area = (inset, inset, width - inset, height - inset)
+    cast_boxes = {
+        member.character_id: (
+            member.box[0] * width,
+            member.box[1] * height,
+            member.box[2] * width,
+            member.box[3] * height,
+        )
+        for member in panel.cast
+    }
+    layout = layout_lettering(panel, area, cast_boxes, "ltr", style)
+    paint_lettering(ImageDraw.Draw(lettered), layout, style)
+    return lettered
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:

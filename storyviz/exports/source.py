@@ -136,12 +136,12 @@ def _version(path: Path) -> int:
 
 
 def output_path(source: RunSource, out: Path | None, suffix: str) -> Path:
-    """Where a single-file export goes: `out` as a file, inside `out` if it is a folder, or
-    `run_dir/exports/<run id><suffix>` by default."""
+    """Where a single-file export goes: `out` if it names a file (it has an extension), inside
+    `out` if it is a folder or has no extension, else `run_dir/exports/<run id><suffix>`."""
     if out is None:
         return source.run_dir / EXPORTS_DIR / f"{source.stem}{suffix}"
     out = Path(out)
-    if out.is_dir() or str(out).endswith(os.sep):
+    if out.is_dir() or not out.suffix:  # a folder, existing or to be made
         return out / f"{source.stem}{suffix}"
     return out
 
@@ -151,7 +151,7 @@ def output_dir(source: RunSource, out: Path | None, name: str) -> Path:
     return source.run_dir / EXPORTS_DIR / name if out is None else Path(out)
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Let `write` fill a temporary file beside `path`, then rename it into place, so a reader
     never sees a half-written export under the final name."""
     try:
