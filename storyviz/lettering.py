@@ -13,6 +13,7 @@ All geometry is in page pixels: `Rect` is (left, top, right, bottom), `Point` is
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -101,33 +102,79 @@ def _split_long_word(word: str, font: Font, max_width: float) -> list[str]:
     return [*pieces, piece] if piece else pieces
 
 
-def wrap_text(text: str, font: Font, max_width: float) -> list[str]:
-    """Greedy word wrap; explicit newlines start new lines, blank lines are dropped.
+_UNSPACED = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+"""Chinese, Japanese (and full-width forms): written without spaces, breakable between
+characters. Korean is written with spaces, but Hangul may break anywhere too."""
+_NO_LINE_START = frozenset(
+    "，。、！？：；）」』】〉》〕］｝”’…‥・ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ!?,.:;)]}%"
+)
+_NO_LINE_END = frozenset("（「『【〈《〔［｛“‘([{")
 
-    A line's width is the sum of its words and spaces, so each word is shaped once however
+
+def _break_units(word: str) -> list[str]:
+    """A space-free word as the pieces a line may break between: the word itself in spaced
+    scripts, each character in unspaced ones, with the usual CJK line-breaking rules (kinsoku):
+    closing punctuation never starts a line, opening punctuation never ends one."""
+    if not _UNSPACED.search(word):
+        return [word]
+    units: list[str] = []
+    latin = ""
+    for char in word:
+        if _UNSPACED.match(char):
+            if latin:
+                units.append(latin)
+                latin = ""
+            units.append(char)
+        else:
+            latin += char
+    if latin:
+        units.append(latin)
+    joined: list[str] = []
+    for unit in units:
+        if joined and (unit[0] in _NO_LINE_START or joined[-1][-1] in _NO_LINE_END):
+            joined[-1] += unit
+        else:
+            joined.append(unit)
+    return joined
+
+
+def _tokens(paragraph: str) -> list[tuple[str, bool]]:
+    """Line-break units of a paragraph, each with whether a space separates it from the last."""
+    tokens: list[tuple[str, bool]] = []
+    for word in paragraph.split():
+        for index, unit in enumerate(_break_units(word)):
+            tokens.append((unit, index == 0 and bool(tokens)))
+    return tokens
+
+
+def wrap_text(text: str, font: Font, max_width: float) -> list[str]:
+    """Greedy wrap at spaces, and between characters of unspaced scripts (CJK); explicit
+    newlines start new lines, blank lines are dropped.
+
+    A line's width is the sum of its units and spaces, so each unit is shaped once however
     many widths and sizes are tried.
     """
     space = text_width(font, " ")
     lines: list[str] = []
     for paragraph in text.splitlines():
-        words: list[str] = []
-        width = 0.0
-        for word in paragraph.split():
-            word_width = text_width(font, word)
-            if word_width <= max_width:
-                pieces = [(word, word_width)]
+        line, width = "", 0.0
+        for token, spaced in _tokens(paragraph):
+            token_width = text_width(font, token)
+            if token_width <= max_width:
+                pieces = [(token, token_width)]
             else:
-                split = _split_long_word(word, font, max_width)
+                split = _split_long_word(token, font, max_width)
                 pieces = [(piece, text_width(font, piece)) for piece in split]
-            for piece, piece_width in pieces:
-                if words and width + space + piece_width > max_width:
-                    lines.append(" ".join(words))
-                    words, width = [piece], piece_width
+            for index, (piece, piece_width) in enumerate(pieces):
+                gap = space if spaced and index == 0 and line else 0.0
+                if line and width + gap + piece_width > max_width:
+                    lines.append(line)
+                    line, width = piece, piece_width
                 else:
-                    width += (space if words else 0.0) + piece_width
-                    words.append(piece)
-        if words:
-            lines.append(" ".join(words))
+                    line += (" " if gap else "") + piece
+                    width += gap + piece_width
+        if line:
+            lines.append(line)
     return lines
 
 
@@ -147,11 +194,11 @@ def _shaped_width(text: str, font: Font, max_width: float, aspect: float | None)
     """A wrap width giving a block about `aspect` times wider than tall; None fills the width."""
     if aspect is None:
         return max_width
-    words = text.split()
-    total = sum(text_width(font, word) for word in words)
-    total += text_width(font, " ") * max(0, len(words) - 1)
+    tokens = _tokens(" ".join(text.splitlines()))
+    total = sum(text_width(font, token) for token, _ in tokens)
+    total += text_width(font, " ") * sum(spaced for _, spaced in tokens)
     ideal = math.sqrt(total * _line_height(font) * aspect)
-    widest_word = max((text_width(font, word) for word in words), default=0.0)
+    widest_word = max((text_width(font, token) for token, _ in tokens), default=0.0)
     floor = max(min(total, 4 * _line_height(font)), widest_word)  # never split a word by choice
     return min(max_width, max(ideal, floor))
 
@@ -417,6 +464,8 @@ def _placement_costs(
     cost += 1000 * (on_faces + on_lettering) / own
     cost += 8 * _overlaps(bounds, scene.bodies) / own
     cost += 2 * (centers[:, 1] - area[1]) / (area[3] - area[1])  # balloons sit high
+    across = (centers[:, 0] - area[0]) / (area[2] - area[0])
+    cost += across if scene.reading_order == "ltr" else 1.0 - across  # near where reading starts
     if tips is not None and tail_ok is not None:
         diagonal = math.hypot(area[2] - area[0], area[3] - area[1])
         delta = tips - centers

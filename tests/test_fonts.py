@@ -57,7 +57,9 @@ def test_latin_is_lettered_in_the_bundled_comic_font() -> None:
 
 
 @pytest.mark.parametrize(
-    ("story", "sample", "script"), [(RUSSIAN, "Привет", "Cyrillic"), (CHINESE, "你好", "CJK")]
+    ("story", "sample", "script"),
+    [(RUSSIAN, "Привет", "Cyrillic"), (CHINESE, "你好", "CJK")],
+    ids=["russian", "chinese"],
 )
 def test_other_scripts_get_a_font_with_real_glyphs(story: str, sample: str, script: str) -> None:
     face = _covering(sample)
@@ -83,7 +85,9 @@ def test_other_scripts_get_a_font_with_real_glyphs(story: str, sample: str, scri
         assert set(balloon.line.text) - {" "} <= {chr(c) for c in coverage(balloon.text.font.path)}
 
 
-@pytest.mark.parametrize(("story", "script"), [(RUSSIAN, "Cyrillic"), (CHINESE, "CJK")])
+@pytest.mark.parametrize(
+    ("story", "script"), [(RUSSIAN, "Cyrillic"), (CHINESE, "CJK")], ids=["russian", "chinese"]
+)
 def test_a_latin_only_font_setup_names_the_missing_script(story: str, script: str) -> None:
     warnings = font_warnings(_plan(story), LATIN_ONLY)
     assert len(warnings) == 1
@@ -118,3 +122,18 @@ def test_scripts_are_named_for_people() -> None:
         "Hangul",
         "Greek",
     ]
+
+
+def test_a_run_without_a_cyrillic_font_records_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from storyviz.agents.runner import start_run
+    from storyviz.run_store import Run
+
+    monkeypatch.setenv("STORYVIZ_FONTS", str(BUNDLED_REGULAR))
+    monkeypatch.setenv("STORYVIZ_FONT_DISCOVERY", "false")
+    settings = load_settings(runs_dir=tmp_path)
+    outcome = start_run(settings, StoryRequest(story=RUSSIAN, panels=2))
+    assert outcome.status == "completed"  # the comic is still made, and says what is wrong
+    warnings = [e for e in Run(Path(outcome.run_dir)).events() if e.event == "warning"]
+    assert len(warnings) == 1 and "no font for Cyrillic" in warnings[0].detail["message"]
