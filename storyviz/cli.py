@@ -469,6 +469,35 @@ def eval_runs(
 
 
 @app.command()
+def chat(
+    thread: Annotated[
+        str | None,
+        typer.Option("--thread", help="Conversation to start or resume [default: a new one]."),
+    ] = None,
+    runs_dir: RunsDir = None,
+    planner: PlannerOpt = None,
+    generator: GeneratorOpt = None,
+    auditor: AuditorOpt = None,
+    repairer: RepairerOpt = None,
+    panels: Annotated[
+        int | None, typer.Option("--panels", help="Number of panels (default: auto).")
+    ] = None,
+    style: Annotated[str | None, typer.Option("--style", help="Art style for every panel.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for every random choice.")
+    ] = None,
+) -> None:
+    """Make a comic by conversation: approve the plan, then ask for changes in plain words."""
+    from storyviz.cli_chat import run_chat
+
+    code = run_chat(
+        thread, runs_dir=runs_dir, planner=planner, generator=generator, auditor=auditor,
+        repairer=repairer, panels=panels, style=style, seed=seed,
+    )  # fmt: skip
+    raise typer.Exit(code)
+
+
+@app.command()
 def backends() -> None:
     """List the backends each role can use."""
     from storyviz.registry import ROLES, known
