@@ -37,6 +37,12 @@ from .diffusers_identity import AdapterCall, adapter_call
 from .diffusers_loading import Loaded, LoadKey, load
 from .diffusers_options import Settings, parse_settings, snap8
 from .diffusers_outputs import broken_reason, fit, to_pil
+from .diffusers_regions import (
+    RegionalAttnProcessor,
+    regional_attention,
+    regional_embeds,
+    usable_regions,
+)
 
 RENDERER = "diffusers"
 MAX_RESEEDS = 2
@@ -86,6 +92,7 @@ class DiffusersGenerator:
         call.update(num_inference_steps=steps, guidance_scale=guidance, output_type="np")
         negative = request.negative_prompt if self.settings.negative else None
         call.update(self._prompt_arguments(pipe, request.prompt, negative or None, guidance))
+        regional = self._regional(pipe, request, negative or None, guidance, call, width, height)
         if task != "img2img":  # img2img takes its size from the init image
             call.update(width=width, height=height)
         if self.progress is not None:
@@ -96,7 +103,7 @@ class DiffusersGenerator:
             adapter = adapter_call(request, width, height, self.settings.ip_scale, base)
             call.update(adapter.arguments)
 
-        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, adapter)
+        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, adapter, regional)
         image = to_pil(pixels)
         if original is not None and mask is not None:
             image = keep_outside(original, image, mask)
@@ -126,6 +133,13 @@ class DiffusersGenerator:
         }
         if strength is not None:
             info["strength"] = strength
+        info["layout"] = (
+            "regions"
+            if regional
+            else "ip-adapter masks"
+            if adapter and adapter.characters
+            else "none"
+        )
         if adapter is not None:
             info["ip_adapter"] = str(self.settings.ip_adapter)
             info["ip_scale"] = adapter.scale
@@ -182,15 +196,47 @@ class DiffusersGenerator:
             text["negative_prompt"] = negative
         return text
 
+    def _regional(
+        self,
+        pipe: Any,
+        request: RenderRequest,
+        negative: str | None,
+        guidance: float,
+        call: dict[str, Any],
+        width: int,
+        height: int,
+    ) -> RegionalAttnProcessor | None:
+        """Regional prompts for the cast boxes, when the options and the pipeline allow them:
+        the region embeddings are appended to ``call``'s and the processor to apply returned."""
+        regions = usable_regions(request.regions) if request.kind == "panel" else []
+        if not (regions and self.settings.regional_prompts and "prompt_embeds" in call):
+            return None
+        with torch.inference_mode():
+            blocks = [
+                self.loaded.prompts.embeds(pipe, r.prompt, negative, guidance) for r in regions
+            ]
+        if any(block is None for block in blocks):
+            return None
+        tokens = int(call["prompt_embeds"].shape[1])
+        call.update(regional_embeds(call, [b for b in blocks if b is not None]))
+        scale = int(getattr(pipe, "vae_scale_factor", 8))
+        latent = (height // scale, width // scale)
+        return RegionalAttnProcessor([r.box for r in regions], tokens, latent)
+
     # -- running it ----------------------------------------------------------------------------
     def _render_checked(
-        self, pipe: Any, call: dict[str, Any], seed: int, adapter: AdapterCall | None = None
+        self,
+        pipe: Any,
+        call: dict[str, Any],
+        seed: int,
+        adapter: AdapterCall | None = None,
+        regional: RegionalAttnProcessor | None = None,
     ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
         """Run, and re-run with derived seeds while the output is NaN, black or blanked."""
         reseeded: list[dict[str, Any]] = []
         for attempt in range(MAX_RESEEDS + 1):
             current = seed if attempt == 0 else stable_seed("diffusers-reseed", seed, attempt)
-            output = self._call(pipe, call, current, adapter)
+            output = self._call(pipe, call, current, adapter, regional)
             pixels = np.asarray(output.images[0], dtype=np.float32)
             reason = broken_reason(pixels, getattr(output, "nsfw_content_detected", None))
             if reason is None:
@@ -203,7 +249,12 @@ class DiffusersGenerator:
         )
 
     def _call(
-        self, pipe: Any, call: dict[str, Any], seed: int, adapter: AdapterCall | None = None
+        self,
+        pipe: Any,
+        call: dict[str, Any],
+        seed: int,
+        adapter: AdapterCall | None = None,
+        regional: RegionalAttnProcessor | None = None,
     ) -> Any:
         # A CPU generator gives the same initial noise on cuda, mps and cpu (diffusers' own advice
         # for reproducibility); the pipeline moves the noise to its device.
@@ -212,7 +263,10 @@ class DiffusersGenerator:
             with self.loaded.render_lock, torch.inference_mode():
                 if adapter is not None:  # the scale lives in the shared UNet: set it per call
                     pipe.set_ip_adapter_scale(adapter.scale)
-                return pipe(**call, generator=generator)
+                if regional is None:
+                    return pipe(**call, generator=generator)
+                with regional_attention(pipe.unet, regional):
+                    return pipe(**call, generator=generator)
         except torch.OutOfMemoryError:
             raise self._oom() from None
         except RuntimeError as exc:

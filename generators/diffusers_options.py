@@ -27,12 +27,14 @@ OPTIONS = frozenset(
         "negative",
         "ip_adapter",
         "ip_scale",
+        "layout",
     }
 )
 DEVICES = ("cuda", "mps", "cpu")
 DTYPES = ("float32", "float16", "bfloat16")
 _DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
 OFFLOADS = ("none", "model", "sequential")
+LAYOUTS = ("auto", "regions", "off")  # auto: IP-Adapter masks with an adapter, else regions
 DEFAULT_IP_SCALE = 0.6  # identity without copying the reference's pose and background
 
 # Short names for the IP-Adapter weights people use most (h94/IP-Adapter on the hub).
@@ -101,6 +103,12 @@ class Settings:
     negative: bool
     ip_adapter: AdapterSource | None = None
     ip_scale: float = DEFAULT_IP_SCALE
+    layout: str = "auto"
+
+    @property
+    def regional_prompts(self) -> bool:
+        """Cast boxes as masked regional prompts (``diffusers_regions``)."""
+        return self.layout == "regions" or (self.layout == "auto" and self.ip_adapter is None)
 
 
 def snap8(value: float) -> int:
@@ -166,6 +174,12 @@ def parse_settings(spec: BackendSpec) -> Settings:
         raise BackendError(f"backend 'diffusers': ip_scale must be in [0, 2], got {ip_scale}")
     if "ip_scale" in spec.options and ip_adapter is None:
         raise BackendError("backend 'diffusers': ip_scale needs ip_adapter= as well")
+    layout = spec.option("layout", _choice("layout", LAYOUTS), "auto")
+    if layout == "regions" and ip_adapter is not None:
+        raise BackendError(
+            "backend 'diffusers': layout=regions cannot be combined with ip_adapter (both replace "
+            "the UNet's cross-attention); with an IP-Adapter the boxes act through its masks"
+        )
     return Settings(
         model=spec.model,
         preset=preset,
@@ -178,4 +192,5 @@ def parse_settings(spec: BackendSpec) -> Settings:
         negative=negative,
         ip_adapter=ip_adapter,
         ip_scale=ip_scale,
+        layout=layout,
     )
