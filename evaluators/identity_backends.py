@@ -33,7 +33,8 @@ def clip_auditor(spec: BackendSpec) -> IdentityAuditor:
     _needs_model(spec, "clip:ViT-B-32?pretrained=laion2b_s34b_b79k")
     allowed = frozenset(CLIP_OPTIONS | _AUDITOR_OPTIONS)
     spec.check_options(allowed)
-    return _auditor(spec, ClipEmbedder(spec, allowed=allowed))
+    threshold = _threshold(spec)
+    return _auditor(spec, ClipEmbedder(spec, allowed=allowed), threshold)
 
 
 def dino_auditor(spec: BackendSpec) -> IdentityAuditor:
@@ -43,13 +44,18 @@ def dino_auditor(spec: BackendSpec) -> IdentityAuditor:
     _needs_model(spec, "dino:facebook/dinov2-small")
     allowed = frozenset(DINO_OPTIONS | _AUDITOR_OPTIONS)
     spec.check_options(allowed)
-    return _auditor(spec, DinoEmbedder(spec, allowed=allowed))
+    threshold = _threshold(spec)
+    return _auditor(spec, DinoEmbedder(spec, allowed=allowed), threshold)
 
 
-def _auditor(spec: BackendSpec, embedder: Embedder) -> IdentityAuditor:
+def _threshold(spec: BackendSpec) -> float:
     threshold = spec.option("threshold", float, DEFAULT_THRESHOLDS[spec.name])
     if not 0.0 <= threshold <= 1.0:
         raise BackendError(f"backend {spec.name!r}: threshold must be within 0..1, got {threshold}")
+    return threshold
+
+
+def _auditor(spec: BackendSpec, embedder: Embedder, threshold: float) -> IdentityAuditor:
     return IdentityAuditor(
         embedder=embedder,
         threshold=threshold,
