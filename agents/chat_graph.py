@@ -173,9 +173,10 @@ def _draw(
         outcome = start_run(
             ctx.settings, request, seed=seed, backends=ctx.backends, listener=ctx.listener
         )
-    except StoryvizError as exc:
+    except Exception as exc:  # noqa: BLE001 - the run folder records it; the chat goes on
+        why = str(exc) if isinstance(exc, StoryvizError) else f"{type(exc).__name__}: {exc}"
         reply = Reply(
-            f"Drawing failed: {exc}. The plan is kept: say 'render' to try again, or /undo.",
+            f"Drawing failed: {why}. The plan is kept: say 'render' to try again, or /undo.",
             kind="error",
         )
         return Command(goto="wait", update=_say(reply))

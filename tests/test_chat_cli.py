@@ -118,3 +118,25 @@ def test_at_a_terminal(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_readme_transcript_works_as_printed(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Chat\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    assert lines[0] == "$ storyviz chat --thread mia"
+    said = [line.removeprefix("you> ") for line in lines if line.startswith("you> ")]
+    proc = storyviz("chat", "--thread", "mia", cwd=tmp_path, stdin="\n".join(said) + "\n")
+    assert proc.returncode == 0, proc.stderr
+
+    def normal(line: str) -> str:
+        return re.sub(r"\d{8}-\d{6}-[a-z0-9-]+-[0-9a-f]{4}", "RUN", line.rstrip())
+
+    printed = [normal(line) for line in proc.stdout.splitlines()]
+    at = 0
+    for expected in (normal(line) for line in lines[1:] if line != "..."):
+        assert expected in printed[at:], f"not printed (in order): {expected!r}"
+        at = printed.index(expected, at) + 1
+    runs = re.findall(r"^Run folder: (\S+)$", proc.stdout, re.MULTILINE)
+    assert f"Run folder: {runs[1]}" in proc.stdout.splitlines()[-3]  # /undo went back to run 2

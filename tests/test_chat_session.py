@@ -185,3 +185,20 @@ def test_a_resumed_thread_keeps_its_settings(tmp_path: Path) -> None:
     with ChatSession.open("s", runs_dir=runs, generator="sketch?drift=0.5") as chat:
         assert chat.settings.panels == 3 and chat.settings.style == "ink"
         assert chat.settings.generator == "sketch?drift=0.5"  # a flag given again wins
+
+
+def test_a_render_cut_short_is_finished_when_the_thread_is_opened_again(tmp_path: Path) -> None:
+    def stop(event: object) -> None:
+        if getattr(event, "event", "") == "rendered":
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-render
+
+    runs = tmp_path / "runs"
+    with ChatSession.open("k", runs_dir=runs, listener=stop) as chat:
+        chat.send("Mia finds a dog. The dog barks. Mia laughs.")
+        with pytest.raises(KeyboardInterrupt):
+            chat.send("yes")
+        assert not chat.waiting and not chat.values.get("run_dir")
+    with ChatSession.open("k", runs_dir=runs) as chat:
+        assert chat.waiting
+        assert chat.values["reply"]["kind"] == "render"
+        assert Path(chat.values["run_dir"], "report.html").is_file()
