@@ -23,6 +23,7 @@ FORMATS: dict[str, str] = {
     "cbz": "storyviz.exports.cbz:export_cbz",
     "webtoon": "storyviz.exports.webtoon:export_webtoon",
     "png": "storyviz.exports.png:export_png",
+    "vistorybench": "storyviz.vistorybench_export:export_vistorybench",
 }
 
 
