@@ -426,21 +426,37 @@ def _hits(points: np.ndarray, rects: list[Rect]) -> np.ndarray:
     return count
 
 
-def _tail_tips(
-    centers: np.ndarray, radii: tuple[float, float], min_tail: float, target: Point
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each candidate's tail tip (the target) and whether that candidate can show a tail.
+def _aim_points(centers: np.ndarray, face: Rect, gap: float, area: Rect) -> np.ndarray:
+    """Where each candidate's tail points: just above the speaker's head for a balloon above
+    it, just beside the head (upper half) for a balloon to one side or lower, so a balloon
+    beside a head needs no tail across the face. A side tail runs along the face, so it stops
+    twice as far off as a top one, clear of its own width (or a thought trail's bubbles)."""
+    left, top, right, bottom = face
+    width = right - left
+    middle = (left + right) / 2
+    above = centers[:, 1] < top - gap
+    top_x = np.clip(centers[:, 0], middle - 0.1 * width, middle + 0.1 * width)
+    side_x = np.where(centers[:, 0] < middle, left - 2 * gap, right + 2 * gap)  # tails have width
+    side_y = np.clip(centers[:, 1], top, top + 0.5 * (bottom - top))
+    tips = np.column_stack((np.where(above, top_x, side_x), np.where(above, top - gap, side_y)))
+    tips[:, 0] = np.clip(tips[:, 0], area[0], area[2])
+    tips[:, 1] = np.clip(tips[:, 1], area[1], area[3])
+    return tips
 
-    No tail when the target is under the body or closer to its edge than `min_tail`, where the
+
+def _tail_tips(
+    centers: np.ndarray, radii: tuple[float, float], min_tail: float, goals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's tail tip (its goal) and whether that candidate can show a tail.
+
+    No tail when the goal is under the body or closer to its edge than `min_tail`, where the
     tail would hide among spikes or cloud bumps.
     """
-    goal = np.asarray(target, dtype=float)
-    delta = goal - centers
+    delta = goals - centers
     reach = np.hypot(delta[:, 0] / radii[0], delta[:, 1] / radii[1])
     edge = centers + delta / np.where(reach > 1.0, reach, 2.0)[:, None]
-    remaining = np.linalg.norm(goal - edge, axis=1)
-    tips = np.broadcast_to(goal, centers.shape).copy()
-    return tips, (reach > 1.0) & (remaining > min_tail)
+    remaining = np.linalg.norm(goals - edge, axis=1)
+    return goals.copy(), (reach > 1.0) & (remaining > min_tail)
 
 
 def _placement_costs(
@@ -490,7 +506,7 @@ def _placement_costs(
 def _best_place(
     line: DialogueLine,
     block: TextBlock,
-    target: Point | None,
+    target: Rect | None,
     previous: Rect | None,
     scene: _Scene,
     style: LetteringStyle,
@@ -510,7 +526,8 @@ def _best_place(
     if target is not None:
         bubbles = 3 if line.kind == "thought" else 1  # a thought trail needs more room
         min_tail = decoration + _tail_gap(style) * bubbles
-        tips, tail_ok = _tail_tips(centers, radii, min_tail, target)
+        goals = _aim_points(centers, target, _tail_gap(style), scene.area)
+        tips, tail_ok = _tail_tips(centers, radii, min_tail, goals)
     costs = _placement_costs(centers, half, radii, tips, tail_ok, previous, scene)
     index = int(np.argmin(costs))
     tip = None
@@ -522,7 +539,7 @@ def _best_place(
 
 def _layout_balloon(
     line: DialogueLine,
-    target: Point | None,
+    target: Rect | None,
     previous: Rect | None,
     scene: _Scene,
     style: LetteringStyle,
@@ -617,10 +634,7 @@ def _layout_panel(
         if not line.text.strip():
             continue
         speaker_box = cast_boxes.get(line.speaker_id) if line.speaker_id else None
-        target = None
-        if speaker_box is not None:
-            head_x, head_y = head_point(speaker_box)
-            target = _clamp_point((head_x, head_y - _tail_gap(style)), area)  # stop above the face
+        target = face_region(speaker_box) if speaker_box is not None else None
         previous = balloons[-1].bounds if balloons else None
         cost, balloon = _layout_balloon(line, target, previous, scene, style)
         blocked += cost >= BLOCKED

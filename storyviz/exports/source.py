@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,15 +153,12 @@ def output_dir(source: RunSource, out: Path | None, name: str) -> Path:
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Let `write` fill a temporary file beside `path`, then rename it into place, so a reader
     never sees a half-written export under the final name."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=f".{threading.get_ident()}.tmp", dir=path.parent
-        )
-        os.close(fd)
+        tmp.open("wb").close()  # created as any file is (umask), unlike mkstemp's private 0600
     except OSError as exc:
         raise InputError(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
     try:
         write(tmp)
         os.replace(tmp, path)
