@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 
 from storyviz.compose import MISSING_FILL, PAPER, compose_page, compose_pages
-from storyviz.layouts import PAGE_PIXELS, placed_slot_pixels, slot_pixels
+from storyviz.layouts import (
+    PAGE_PIXELS,
+    TEMPLATES,
+    WIDE_SHOTS,
+    choose_template,
+    placed_slot_pixels,
+    slot_boxes,
+    slot_pixels,
+)
 from storyviz.lettering import (
     ELLIPSIS,
     FACE_FRACTION,
@@ -336,3 +344,32 @@ def test_fonts_are_cached_truetype_when_available() -> None:
     font = load_font(20)
     assert font is load_font(20)
     assert font.getlength("Hello") > 0
+
+
+@pytest.mark.parametrize(
+    "shots",
+    [
+        ["wide", "medium", "medium"],
+        ["medium", "medium", "establishing"],
+        ["establishing", "medium", "close-up", "medium"],
+        ["medium", "medium", "wide", "medium", "medium"],
+        ["establishing", "medium", "medium", "medium", "medium", "medium"],
+        ["medium", "medium", "medium", "medium", "medium", "wide"],
+    ],
+)
+def test_wide_shots_get_full_width_slots(shots: list[str]) -> None:
+    template = choose_template(shots)
+    slots = TEMPLATES[template]
+    assert len(slots) == len(shots)
+    for shot, (x0, _, x1, _) in zip(shots, slots, strict=True):
+        if shot in WIDE_SHOTS:
+            assert x1 - x0 >= 0.99, f"{shot} got a narrow slot in {template}"
+
+
+@pytest.mark.parametrize("template", list(TEMPLATES))
+def test_every_template_tiles_its_page_and_rtl_mirrors_it(template: str) -> None:
+    ltr, rtl = slot_boxes(template, "ltr"), slot_boxes(template, "rtl")
+    assert sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in ltr) == pytest.approx(1.0)
+    for (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) in zip(ltr, rtl, strict=True):
+        assert (bx0, by0, bx1, by1) == pytest.approx((1 - ax1, ay0, 1 - ax0, ay1))
+    assert rtl[0][2] == pytest.approx(1.0) and rtl[0][1] == 0.0  # manga starts top right
