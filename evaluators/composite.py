@@ -42,6 +42,17 @@ class CompositeAuditor:
         """Per audit() call: panels, and per later stage the panels asked, calls made and saved."""
         self.vlm_calls_saved = 0
 
+    def round_summary(self) -> dict[str, Any]:
+        """The last audit() call's escalation, for the ``audited`` event: which panels each
+        later stage was asked about and the model calls that saved (``vlm_calls_saved``)."""
+        if not self.rounds:
+            return {}
+        last = self.rounds[-1]
+        return {
+            "vlm_calls_saved": last["vlm_calls_saved"],
+            "escalated": {s["stage"]: s["asked"] for s in last["stages"]},
+        }
+
     @property
     def notes(self) -> list[str]:
         return [note for stage in self.stages for note in getattr(stage, "notes", [])]

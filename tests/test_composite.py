@@ -93,6 +93,10 @@ def test_the_vlm_is_asked_only_about_flagged_panels(clip_dir: Path, tmp_path: Pa
     (stage,) = auditor.rounds[-1]["stages"]
     assert stage["asked"] == ["p2"] and stage["calls"] == 1 and stage["calls_saved"] == 2
     assert auditor.vlm_calls_saved == 2
+    assert auditor.round_summary() == {
+        "vlm_calls_saved": 2,
+        "escalated": {auditor.stages[1].spec: ["p2"]},
+    }
 
 
 def test_a_judge_that_clears_a_flagged_panel_sets_its_score(clip_dir: Path, tmp_path: Path) -> None:
