@@ -29,7 +29,7 @@ from storyviz.agents.chat_answers import answer
 from storyviz.agents.chat_commands import parse_message
 from storyviz.agents.chat_graph import build_chat_graph
 from storyviz.agents.chat_state import ChatContext, Reply
-from storyviz.agents.runner import build_backends
+from storyviz.agents.runner import Backends, build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings
 from storyviz.errors import InputError, RunStoreError
 from storyviz.schemas import RunEvent, StoryPlan, StoryRequest
@@ -61,13 +61,14 @@ class ChatSession:
         conn: sqlite3.Connection,
         settings: Settings,
         listener: Callable[[RunEvent], None] | None,
+        backends: Backends | None = None,
     ) -> None:
         self.thread = thread
         self.settings = settings
         self._conn = conn
         self._graph = build_chat_graph().compile(checkpointer=SqliteSaver(conn))
         self._config: dict[str, Any] = {"configurable": {"thread_id": thread}}
-        self._context = ChatContext(settings, build_backends(settings), listener)
+        self._context = ChatContext(settings, backends or build_backends(settings), listener)
         self._settle()
 
     @classmethod
@@ -77,9 +78,13 @@ class ChatSession:
         *,
         runs_dir: Path | None = None,
         listener: Callable[[RunEvent], None] | None = None,
+        backends: Backends | None = None,
         **overrides: Any,
     ) -> ChatSession:
-        """Start or continue `thread` (a new name when None); overrides are Settings fields."""
+        """Start or continue `thread` (a new name when None); overrides are Settings fields.
+
+        `backends` replaces the ones the settings name (an application that built its own,
+        e.g. a planner around its own model client)."""
         base = load_settings(runs_dir=runs_dir)
         name = thread or new_thread_name()
         path = thread_path(base.runs_dir, name)
@@ -91,7 +96,7 @@ class ChatSession:
             raise RunStoreError(f"cannot open the chat thread {path}: {exc}") from None
         try:
             settings = _settings(recorded, base.runs_dir, overrides)
-            return cls(name, conn, settings, listener)
+            return cls(name, conn, settings, listener, backends)
         except BaseException:
             conn.close()
             raise

@@ -202,3 +202,38 @@ def test_a_render_cut_short_is_finished_when_the_thread_is_opened_again(tmp_path
         assert chat.waiting
         assert chat.values["reply"]["kind"] == "render"
         assert Path(chat.values["run_dir"], "report.html").is_file()
+
+
+def test_a_model_planner_edits_through_its_own_edit_plan(tmp_path: Path) -> None:
+    from fakes.chat_model import ScriptedChat
+
+    from storyviz import registry
+    from storyviz.agents.planner.editing import answer_from_plan
+    from storyviz.agents.planner.llm import LLMPlanner
+    from storyviz.agents.planner.offline import OfflinePlanner
+    from storyviz.agents.runner import Backends
+    from storyviz.schemas import StoryRequest
+
+    # The model answers with the offline planner's plan, then with that plan at night in panel 3.
+    request = StoryRequest(story=MIA_STORY)
+    drafted = answer_from_plan(OfflinePlanner().plan(request)).model_dump(exclude={"summary"})
+    for item in [*drafted["characters"], *drafted["panels"]]:
+        del item["id"]
+    planned = LLMPlanner(ScriptedChat([drafted]), two_step=False).plan(request)
+    revised = answer_from_plan(planned).model_dump()
+    revised["summary"] = "Panel 3 now happens at night."
+    revised["panels"][2]["time_of_day"] = "night"
+    chat_model = ScriptedChat([drafted, revised], spec="fake:planner")
+    backends = Backends(
+        planner=LLMPlanner(chat_model, two_step=False),
+        generator=registry.build("generator", "sketch"),
+        auditor=registry.build("auditor", "offline"),
+        repairer=registry.build("repairer", "offline"),
+    )
+    with ChatSession.open("llm", runs_dir=tmp_path / "runs", backends=backends) as chat:
+        assert chat.send(MIA_STORY).kind == "plan"
+        reply = chat.send("make panel 3 at night")
+    assert reply.kind == "edit" and reply.changed == ["p03"]
+    assert "Panel 3 now happens at night." in reply.text
+    assert chat_model.calls[-1].purpose == "edit plan"
+    assert "make panel 3 at night" in chat_model.calls[-1].text
