@@ -122,6 +122,18 @@ def show_reply(out: Console, reply: Reply) -> None:
         show_plan(out, reply.plan, only_marked=True)
     style = "red" if reply.kind == "error" else None
     out.print(reply.text, style=style, markup=False, soft_wrap=True)
+    if reply.image and out.is_terminal:
+        _preview(out, Path(reply.image))
+
+
+def _preview(out: Console, image: Path) -> None:
+    """Draw the image inline where the terminal can (see cli_preview); else the path says it."""
+    from storyviz.cli_preview import preview, protocol
+
+    kind = protocol()
+    if kind is not None and image.is_file():
+        out.file.write(preview(image, kind))
+        out.file.flush()
 
 
 def show_plan(out: Console, table: dict[str, Any], *, only_marked: bool = False) -> None:
