@@ -1,8 +1,12 @@
 """The rule-based repairer: findings in, one repair action per flagged panel out.
 
-First try the cheapest fix that keeps the composition: the same seed with a prompt that insists
-on the attributes the sheet gives (reprompt). If that was tried already, or a character is missing
-altogether, draw the panel again from a new seed with the same insistence (reseed).
+First try the fix that touches only what drifted: when the findings name characters with a
+cast box in the panel, inpaint those boxes (same seed, the sheet's attributes insisted on, the
+character's reference conditioning the redraw where the generator takes one) and keep the rest
+of the panel pixel for pixel. Findings with no character get the cheapest whole-panel fix that
+keeps the composition: the same seed with a prompt that insists on the sheet (reprompt). If a
+first fix was tried already, or a character is missing altogether, draw the panel again from a
+new seed with the same insistence (reseed).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storyviz.agents.render_requests import attribute_phrases
+from storyviz.agents.repair_regions import cast_region
 from storyviz.registry import BackendSpec
 from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, StoryPlan
 from storyviz.seeding import stable_seed
@@ -46,16 +51,35 @@ class RuleRepairer:
             emphasis = [f"{c.name} as described" for c in plan.characters if c.id in characters]
 
         missing = any(f.kind == "missing" for f in findings)
-        if missing or "reprompt" in tried:
+        if missing or tried & {"reprompt", "inpaint"}:
             attempt = len(tried) + 1
             seed = stable_seed("reseed", current.seed, audit.panel_id, latest)
-            why = "a character is missing" if missing else "a reprompt did not hold the sheet"
+            why = "a character is missing" if missing else "a first repair did not hold the sheet"
             return RepairAction(
                 panel_id=audit.panel_id,
                 strategy="reseed",
                 parameters={"seed": seed, "emphasis": emphasis, "attempt": attempt},
                 finding_ids=[f.id for f in findings],
                 rationale=f"{why}: redraw from a new seed, insisting on {', '.join(emphasis[:4])}",
+                from_version=audit.version,
+                to_version=latest + 1,
+            )
+        region = cast_region(plan, audit.panel_id, characters)
+        if region is not None:
+            return RepairAction(
+                panel_id=audit.panel_id,
+                strategy="inpaint",
+                parameters={
+                    "seed": current.seed,
+                    "emphasis": emphasis,
+                    "attempt": len(tried) + 1,
+                    "region": list(region),
+                },
+                finding_ids=[f.id for f in findings],
+                rationale=(
+                    f"redraw only the drifted region {list(region)} and restate the sheet: "
+                    + ", ".join(emphasis[:4])
+                ),
                 from_version=audit.version,
                 to_version=latest + 1,
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from storyviz.agents.repair_regions import finding_region
 from storyviz.agents.repairer import RuleRepairer
 from storyviz.errors import ModelOutputError, RefusalError
 from storyviz.metering import CallMeter
@@ -96,7 +97,10 @@ class LLMRepairer:
         if problems:
             return None, problems
         decision = decide(answer, known)
-        if decision.strategy == "inpaint" and _region(plan, audit, decision.finding_ids) is None:
+        if (
+            decision.strategy == "inpaint"
+            and finding_region(plan, audit, decision.finding_ids) is None
+        ):
             return None, [
                 "inpaint needs a region, and the addressed findings neither give one nor name a "
                 "cast member: choose reprompt, reseed or img2img, or address other findings"
@@ -122,7 +126,7 @@ class LLMRepairer:
             "attempt": len(tried) + 1,
         }
         if decision.strategy in ("inpaint", "img2img"):
-            region = _region(plan, audit, decision.finding_ids) or WHOLE_PANEL
+            region = finding_region(plan, audit, decision.finding_ids) or WHOLE_PANEL
             parameters |= {
                 "region": list(region),
                 "strength": decision.strength,
@@ -159,27 +163,3 @@ def _current(audit: PanelAudit, history: Sequence[PanelVersion]) -> PanelVersion
     """The version being repaired; the latest when the audit names none of the history."""
     by_version = {v.version: v for v in history}
     return by_version.get(audit.version) or by_version[max(by_version)]
-
-
-def _region(plan: StoryPlan, audit: PanelAudit, finding_ids: Sequence[str]) -> Box | None:
-    """The union of the addressed findings' regions, a cast box standing in where one is absent."""
-    boxes: dict[str, Box] = {}
-    for member in plan.panel(audit.panel_id).cast:
-        boxes.setdefault(member.character_id, member.box)
-    wanted = set(finding_ids)
-    regions = []
-    for finding in audit.findings:
-        if finding.id not in wanted:
-            continue
-        cast_box = boxes.get(finding.character_id or "")
-        if finding.region is not None:
-            regions.append(finding.region)
-        elif cast_box is not None:
-            regions.append(cast_box)
-    if not regions:
-        return None
-    x0 = min(r[0] for r in regions)
-    y0 = min(r[1] for r in regions)
-    x1 = max(r[2] for r in regions)
-    y1 = max(r[3] for r in regions)
-    return (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))

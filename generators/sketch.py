@@ -5,7 +5,10 @@ muted background, and each cast member becomes a simple figure in its sheet's co
 where storyviz.anatomy says the offline auditor will look. The same request always yields the
 same pixels, so runs are reproducible and tests can compare bytes.
 
-Repair inputs (``emphasis``, ``regions``, ``init_image``, ``mask``, ``strength``) are accepted and
+A region repair (``init_image`` with a ``mask``) is honoured the simple way: the panel is drawn
+anew from structure and pasted into the original inside the mask only, so everything outside the
+repaired region stays as it was, as with a real inpainting model. Other repair inputs
+(``emphasis``, ``regions``, ``strength``, an ``init_image`` without a mask) are accepted and
 ignored: a re-render from structure is already the repaired panel, and version >= 2 is never
 drifted. They are listed under ``info["ignored"]`` so a reader of the provenance knows.
 """
@@ -21,6 +24,7 @@ from PIL import Image
 
 from storyviz import anatomy
 from storyviz.errors import BackendError
+from storyviz.masks import keep_outside
 from storyviz.protocols import RenderResult
 from storyviz.registry import BackendSpec
 from storyviz.schemas import Box, CastMember, CharacterSheet, RenderRequest
@@ -34,6 +38,7 @@ RENDERER = "sketch"
 OPTIONS = frozenset({"drift", "delay"})
 REFERENCE_PAPER = (244, 242, 236)
 _REPAIR_INPUTS = ("emphasis", "regions", "init_image", "mask", "strength")
+_INPAINT_INPUTS = ("init_image", "mask")
 
 
 def _reference_box(species: str) -> Box:
@@ -68,7 +73,9 @@ class SketchGenerator:
             "size": [request.width, request.height],
             "drift": None,
         }
-        ignored = [name for name in _REPAIR_INPUTS if getattr(request, name)]
+        inpaint = request.kind == "panel" and bool(request.init_image and request.mask)
+        honoured = _INPAINT_INPUTS if inpaint else ()
+        ignored = [n for n in _REPAIR_INPUTS if getattr(request, n) and n not in honoured]
         if ignored:
             info["ignored"] = ignored
         if request.kind == "reference":
@@ -77,6 +84,9 @@ class SketchGenerator:
             image, scene, drift = self._panel(request)
             info["scene"] = scene
             info["drift"] = drift.as_info() if drift else None
+        if inpaint:
+            image = _inpainted(request, image)
+            info["task"] = "inpaint"
         if self.delay:
             time.sleep(self.delay)
         return RenderResult(image=image, seconds=time.perf_counter() - started, info=info)
@@ -117,6 +127,18 @@ class SketchGenerator:
         paint_figure(image, figure)
         paint_labels(image, [figure], scale=1.6)
         return image
+
+
+def _inpainted(request: RenderRequest, image: Image.Image) -> Image.Image:
+    """The new drawing inside the mask, the original panel outside it."""
+    assert request.init_image and request.mask
+    try:
+        with Image.open(request.init_image) as original, Image.open(request.mask) as mask:
+            return keep_outside(
+                original.convert("RGB").resize(image.size), image, mask.convert("L")
+            )
+    except OSError as exc:
+        raise BackendError(f"backend 'sketch': cannot read repair input: {exc}") from None
 
 
 def _unknown_sheet(member: CastMember) -> CharacterSheet:

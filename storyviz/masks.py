@@ -8,9 +8,10 @@ region, because not every inpainting pipeline keeps the unmasked pixels exactly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageChops, ImageFilter
 
 Box = tuple[float, float, float, float]
 
@@ -36,14 +37,30 @@ def box_mask(
     """An L-mode mask, white (255) inside the boxes, black outside, with a Gaussian-blurred edge.
 
     ``feather`` is the blur radius in pixels; by default 2% of the image's long side, enough to
-    hide the seam without eating small boxes."""
+    hide the seam. The soft edge lies outside the box (it is grown by the radius before the
+    blur), so every pixel of the box is redrawn in full: a small figure's box would otherwise be
+    half blend, and the drift near its edge (hair at the top of a box) would survive the repair."""
     width, height = size
+    radius = max(width, height) * 0.02 if feather is None else feather
+    grow = math.ceil(2 * radius)  # the Gaussian's reach: inside the grown edge it is still 255
     mask = Image.new("L", (width, height), 0)
     for box in boxes:
-        mask.paste(255, pixel_box(box, width, height))
-    radius = max(width, height) * 0.02 if feather is None else feather
+        left, top, right, bottom = pixel_box(box, width, height)
+        mask.paste(
+            255,
+            (
+                max(0, left - grow),
+                max(0, top - grow),
+                min(width, right + grow),
+                min(height, bottom + grow),
+            ),
+        )
     if radius > 0:
         mask = mask.filter(ImageFilter.GaussianBlur(radius))
+        inside = Image.new("L", (width, height), 0)
+        for box in boxes:
+            inside.paste(255, pixel_box(box, width, height))
+        mask = ImageChops.lighter(mask, inside)
     return mask
 
 

@@ -149,9 +149,11 @@ def test_exactly_one_flagged_panel_is_repaired_once_and_only_it_is_reaudited(
     assert [r["consistency_index"] for r in audit["rounds"]] == [pytest.approx(0.8), 1.0]
     assert audit["rounds"][0]["flagged"] == ["p02"]
     (repair,) = audit["rounds"][0]["repairs"]
-    assert repair["strategy"] == "reprompt" and repair["finding_ids"] == ["p02-v1-f1"]
+    assert repair["strategy"] == "inpaint" and repair["finding_ids"] == ["p02-v1-f1"]
+    assert repair["parameters"]["region"] == [0.3, 0.2, 0.7, 0.95]  # Mia's cast box
     assert audit["current"] == {"p01": 1, "p02": 2, "p03": 1}
-    assert audit["versions"]["p02"][1]["repair"]["strategy"] == "reprompt"
+    assert audit["versions"]["p02"][1]["repair"]["strategy"] == "inpaint"
+    assert (result.run_dir / "masks" / "p02_v2.png").is_file()
     assert any("red hair" in e for e in audit["versions"]["p02"][1]["parameters"]["emphasis"])
     for name in (
         "request.json",
@@ -172,7 +174,7 @@ def test_a_repair_that_scores_worse_never_becomes_current(tmp_path: Path) -> Non
     audit = json.loads((result.run_dir / "audit.json").read_text())
     assert audit["current"]["p02"] == 1  # v1 (0.6) beats v2 (0.3) and v3 (0.5)
     strategies = [v["repair"]["strategy"] for v in audit["versions"]["p02"] if v["repair"]]
-    assert strategies == ["reprompt", "reseed"]
+    assert strategies == ["inpaint", "reseed"]
     assert audit["versions"]["p02"][2]["seed"] != audit["versions"]["p02"][0]["seed"]
     assert result.repairs == 2  # bounded by max_attempts
     assert auditor.rounds[1:] == [[("p02", 2)], [("p02", 3)]]

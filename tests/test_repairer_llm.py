@@ -257,7 +257,7 @@ def test_still_invalid_falls_back_to_the_rule_based_choice() -> None:
     action = propose(chat)
     rules = RuleRepairer(BackendSpec("offline")).propose(PLAN, AUDIT, [V1])
     assert len(chat.calls) == 2
-    assert action.strategy == rules.strategy == "reprompt"
+    assert action.strategy == rules.strategy == "inpaint"
     assert action.parameters == rules.parameters
     assert action.rationale.startswith("the LLM repairer's answer stayed unusable (emphasis is")
     assert action.rationale.endswith(rules.rationale)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -362,19 +364,37 @@ def test_cast_member_without_a_sheet_still_renders() -> None:
     assert result.image.size == (512, 512)
 
 
-def test_repair_inputs_are_accepted_and_recorded_as_ignored() -> None:
+def test_repair_inputs_it_cannot_use_are_recorded_as_ignored() -> None:
     gen = build("generator", "sketch")
     repair = request(
         version=2,
         emphasis=["red hair"],
         regions=[RegionPrompt(box=(0.1, 0.1, 0.4, 0.9), prompt="Mia", character_id="mia")],
-        init_image="panels/p1_v1.png",
-        mask="masks/p1.png",
+        init_image="panels/p1_v1.png",  # without a mask: a whole-panel redraw
         strength=0.6,
     )
     result = gen.render(repair)
-    assert result.info["ignored"] == ["emphasis", "regions", "init_image", "mask", "strength"]
+    assert result.info["ignored"] == ["emphasis", "regions", "init_image", "strength"]
     assert result.image.tobytes() == gen.render(request(version=2)).image.tobytes()
+
+
+def test_a_region_repair_keeps_everything_outside_the_mask(tmp_path: Path) -> None:
+    from storyviz.masks import box_mask
+
+    gen = build("generator", "sketch")
+    fresh = gen.render(request(version=2)).image
+    original = Image.new("RGB", fresh.size, (9, 9, 9))
+    original.save(tmp_path / "v1.png")
+    box_mask(fresh.size, [(0.0, 0.0, 0.5, 1.0)], feather=0).save(tmp_path / "mask.png")
+    repair = request(version=2, init_image="v1.png", mask=str(tmp_path / "mask.png"))
+    result = gen.render(repair)
+    assert result.info["task"] == "inpaint" and "ignored" not in result.info
+    pixels = np.asarray(result.image)
+    half = fresh.size[0] // 2
+    assert (pixels[:, half + 1 :] == 9).all()  # the original outside the region
+    assert np.array_equal(pixels[:, : half - 1], np.asarray(fresh)[:, : half - 1])  # new inside
+    with pytest.raises(BackendError, match="cannot read repair input"):
+        gen.render(request(version=2, init_image="missing.png", mask="mask.png"))
 
 
 def test_a_panel_request_without_a_panel_is_a_caller_bug() -> None:
