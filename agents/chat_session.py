@@ -12,11 +12,8 @@ it with the settings it started with; backend flags given again win, as with `st
 
 from __future__ import annotations
 
-import re
-import secrets
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,27 +26,13 @@ from storyviz.agents.chat_answers import answer
 from storyviz.agents.chat_commands import parse_message
 from storyviz.agents.chat_graph import build_chat_graph
 from storyviz.agents.chat_state import ChatContext, Reply
+from storyviz.agents.chat_threads import new_thread_name, thread_path
 from storyviz.agents.runner import Backends, build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings
 from storyviz.errors import InputError, RunStoreError
 from storyviz.schemas import RunEvent, StoryPlan, StoryRequest
 
-CHATS_DIR = "chats"
-_THREAD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SECRET_MARK = "***"
-
-
-def new_thread_name(now: datetime | None = None) -> str:
-    return f"chat-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-
-
-def thread_path(runs_dir: Path, thread: str) -> Path:
-    if not _THREAD.match(thread):
-        raise InputError(
-            f"{thread!r} is not a usable thread name: letters, digits, '.', '_' and '-', "
-            "up to 64 characters"
-        )
-    return Path(runs_dir) / CHATS_DIR / f"{thread}.sqlite"
 
 
 class ChatSession:

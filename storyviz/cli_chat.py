@@ -33,8 +33,11 @@ def run_chat(
     **overrides: Any,
 ) -> int:
     """Hold one conversation; returns the exit code. Bad flags raise StoryvizError (one line)."""
+    from storyviz.agents.chat_threads import thread_path
     from storyviz.importing import bulk_import
 
+    if thread is not None:
+        thread_path(Path("."), thread)  # a bad name fails before the heavy imports
     with bulk_import():
         from storyviz.agents.chat_session import ChatSession
 

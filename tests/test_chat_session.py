@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import MIA_STORY
 
-from storyviz.agents.chat_session import ChatSession, thread_path
+from storyviz.agents.chat_session import ChatSession
 from storyviz.agents.chat_state import Reply
+from storyviz.agents.chat_threads import thread_path
 from storyviz.errors import InputError
 
 
