@@ -6,7 +6,9 @@
 
 Plans examples/mia.txt with the offline planner, builds the panel requests the way the graph does
 (``panel_request``), and renders them through ``DiffusersGenerator`` (built from a
-``diffusers:FOLDER?steps=S&size=W`` backend string by the registry). In the same process, the same
+``diffusers:FOLDER?steps=S&size=W&layout=off`` backend string by the registry: regional prompts
+off, so both loops draw the same images; their own cost is measured apart, as ``regions_ratio``,
+the seconds with ``layout=regions`` over the seconds without). In the same process, the same
 images go through a bare diffusers loop on the same loaded pipeline object: same prompts, negative
 prompts, seeds (CPU generators), steps, guidance and sizes. Both are warmed first; each panel is
 timed both ways back to back, alternating which goes first.
@@ -97,9 +99,9 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or tiny_model(Path(tmp))
-        generator = registry.build(
-            "generator", f"diffusers:{model}?steps={args.steps}&size={args.size}"
-        )
+        backend = f"diffusers:{model}?steps={args.steps}&size={args.size}"
+        generator = registry.build("generator", f"{backend}&layout=off")
+        regional = registry.build("generator", f"{backend}&layout=regions")  # same loaded pipe
         assert isinstance(generator, DiffusersGenerator)
         generator.cache_prompts = not args.no_prompt_cache
         requests = panel_requests(args.panels, args.size)
@@ -126,14 +128,20 @@ def main() -> int:
         diff = max(
             int(np.abs(via_storyviz(r).astype(int) - bare(r).astype(int)).max()) for r in requests
         )
+
         # Panel by panel, alternating which goes first: a slowdown from another process on the
         # machine lands on both sides alike instead of on whichever round it happened in.
-        times: dict[str, list[float]] = {"storyviz": [], "bare": []}
-        runs = {"storyviz": via_storyviz, "bare": bare}
+        def with_regions(r: Any) -> np.ndarray:
+            return np.asarray(regional.render(r).image)
+
+        with_regions(requests[0])
+        times: dict[str, list[float]] = {"storyviz": [], "bare": [], "regions": []}
+        runs = {"storyviz": via_storyviz, "bare": bare, "regions": with_regions}
         for _ in range(args.repeat):
-            totals = {"storyviz": 0.0, "bare": 0.0}
+            totals = {"storyviz": 0.0, "bare": 0.0, "regions": 0.0}
             for index, r in enumerate(requests):
-                order = ("storyviz", "bare") if index % 2 == 0 else ("bare", "storyviz")
+                pair = ("storyviz", "bare") if index % 2 == 0 else ("bare", "storyviz")
+                order = (*pair, "regions")
                 for name in order:
                     started = time.perf_counter()
                     runs[name](r)
@@ -159,6 +167,8 @@ def main() -> int:
         "storyviz_s": round(mean["storyviz"], 4),  # mean seconds for the N panels
         "bare_s": round(mean["bare"], 4),
         "overhead_ratio": round(ratio, 4),
+        "regions_s": round(mean["regions"], 4),
+        "regions_ratio": round(mean["regions"] / mean["storyviz"], 4),  # cost of layout=regions
         "round_ratios": [round(v, 4) for v in per_round],
         "rounds": {name: [round(v, 4) for v in values] for name, values in times.items()},
         "max_pixel_diff": diff,  # 0 or 1 (rounding): both loops drew the same images
