@@ -62,10 +62,12 @@ def seed_after_edit(previous: RenderedRun, plan: StoryPlan) -> tuple[RunSeed, Pl
         for p in plan.panels
         if p.id not in redraw and (carried := previous.carried(p.id))
     }
+    restyled = plan.style != previous.plan.style  # references are drawn in the style too
     references = {
         cid: previous.dir / path
         for cid, path in previous.audit.references.items()
-        if cid not in diff.changed_characters
+        if not restyled
+        and cid not in diff.changed_characters
         and any(c.id == cid for c in plan.characters)
         and (previous.dir / path).is_file()
     }

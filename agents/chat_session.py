@@ -30,7 +30,7 @@ from storyviz.agents.chat_threads import new_thread_name, thread_path
 from storyviz.agents.runner import Backends, build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings
 from storyviz.errors import InputError, RunStoreError
-from storyviz.schemas import RunEvent, StoryPlan, StoryRequest
+from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan, StoryRequest
 
 _SECRET_MARK = "***"
 
@@ -201,4 +201,7 @@ def _settings(recorded: dict[str, Any], runs_dir: Path, overrides: dict[str, Any
             raise InputError(
                 f"the thread's {role} backend had a secret option; give it again: --{role}"
             )
-    return load_settings(**{**recorded, **given, "runs_dir": runs_dir})
+    settings = load_settings(**{**recorded, **given, "runs_dir": runs_dir})
+    if settings.panels is not None and not 1 <= settings.panels <= MAX_PANELS:
+        raise InputError(f"panels must be between 1 and {MAX_PANELS}, got {settings.panels}")
+    return settings

@@ -46,6 +46,20 @@ def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"runs": runs, "replies": replies}
 
 
+def test_what_a_next_run_keeps(drawn: dict[str, object]) -> None:
+    from storyviz.agents.chat_carry import RenderedRun, seed_after_edit
+
+    replies = drawn["replies"]
+    assert isinstance(replies, dict)
+    run = RenderedRun.open(str(replies["edit"].run_dir))
+    same, diff = seed_after_edit(run, run.plan)
+    assert sorted(same.panels) == [p.id for p in run.plan.panels] and not diff.changed_panels
+    assert sorted(same.references) == ["bolt", "mia"]
+    assert all(c.image.is_file() and c.version.score is not None for c in same.panels["p03"])
+    restyled, _ = seed_after_edit(run, run.plan.model_copy(update={"style": "ink"}))
+    assert restyled.panels == {} and restyled.references == {}  # references have a style too
+
+
 def test_the_plan_waits_for_approval(drawn: dict[str, object]) -> None:
     replies = drawn["replies"]
     assert isinstance(replies, dict)
@@ -172,9 +186,11 @@ def test_before_any_story(tmp_path: Path) -> None:
         assert too_long.kind == "error" and "limit is 50,000" in too_long.text
 
 
-def test_thread_names_are_checked(tmp_path: Path) -> None:
+def test_thread_names_and_settings_are_checked(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a usable thread name"):
         ChatSession.open("../escape", runs_dir=tmp_path)
+    with pytest.raises(InputError, match="panels must be between 1 and 60, got 0"):
+        ChatSession.open("t", runs_dir=tmp_path, panels=0)
     assert thread_path(tmp_path, "mia") == tmp_path / "chats" / "mia.sqlite"
 
 

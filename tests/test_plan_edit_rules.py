@@ -210,3 +210,14 @@ def test_the_last_panel_cannot_be_removed() -> None:
     one = OfflinePlanner().plan(StoryRequest(story="Mia sings.", panels=1))
     with pytest.raises(InputError, match="at least one panel"):
         edit(one, "remove panel 1")
+
+
+@pytest.mark.parametrize(
+    ("instruction", "style"),
+    [("change the style to watercolor", "watercolor"), ("draw it as an ink sketch", "ink sketch")],
+)
+def test_a_new_style_redraws_every_panel(plan: StoryPlan, instruction: str, style: str) -> None:
+    change = edit(plan, instruction)
+    assert change.plan.style == style
+    assert change.changed_panels == ids(plan)
+    assert change.plan.characters == plan.characters and change.plan.pages == plan.pages

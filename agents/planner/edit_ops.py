@@ -305,6 +305,16 @@ def _fresh_id(plan: StoryPlan) -> str:
 
 
 @dataclass(frozen=True)
+class StyleChange:
+    """ "change the style to watercolor": every panel (and reference) is drawn again."""
+
+    style: str
+
+    def apply(self, plan: StoryPlan, per_page: int) -> tuple[StoryPlan, str]:
+        return plan.model_copy(update={"style": self.style}), f"style {self.style}, every panel"
+
+
+@dataclass(frozen=True)
 class RemovePanels:
     """ "remove the second panel", "delete panels 2 and 3"."""
 

@@ -9,7 +9,8 @@ be joined with ";" or given on separate lines):
   red collar", "make Mia's hair blue", "Mia takes off her scarf";
 - "add a panel after 4 where Bolt barks" (before N, at the start, at the end);
 - "remove the second panel", "delete panels 2 and 3";
-- "swap panels 2 and 3", "move panel 5 before 2".
+- "swap panels 2 and 3", "move panel 5 before 2";
+- the drawing style: "change the style to watercolor", "draw it as an ink sketch".
 
 Anything else is answered with EditNotUnderstood, whose message lists these forms: it is better
 to say so than to guess and redraw the wrong thing.
@@ -27,6 +28,7 @@ from storyviz.agents.planner.edit_ops import (
     MovePanel,
     RemovePanels,
     SceneChange,
+    StyleChange,
     narration_of,
 )
 from storyviz.agents.planner.edit_refs import (
@@ -289,11 +291,24 @@ def _scene(plan: StoryPlan, text: str) -> Edit | None:
     )
 
 
+def _style(plan: StoryPlan, text: str) -> Edit | None:
+    m = _match(
+        r"(?:change|set|switch)\s+the\s+(?:art\s+|drawing\s+)?style\s+(?:to|into)\s+(?P<style>.+)",
+        text,
+    ) or _match(
+        r"(?:draw|render|make|redraw)\s+(?:it|everything|the (?:whole )?comic|all (?:the )?panels)"
+        r"\s+(?:in|as)\s+(?:an?\s+)?(?P<style>.+)",
+        text,
+    )
+    return StyleChange(m.group("style").strip()) if m else None
+
+
 _RULES: tuple[Callable[[StoryPlan, str], Edit | None], ...] = (
     _swap_or_move,
     _add,
     _looks,
     _remove,
     _scene,
+    _style,
     _unknown_character,
 )
