@@ -179,3 +179,17 @@ def test_the_cli_prints_the_table_without_torch_and_errors_in_one_line(tmp_path:
     )
     check = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert check.stdout.strip() == "False", check.stderr
+
+
+def test_a_model_embedder_is_named_beside_its_numbers(tmp_path: Path) -> None:
+    pytest.importorskip("open_clip")
+    from tiny_vision import tiny_clip
+
+    runs = tmp_path / "runs"
+    run_id = make_run(runs)
+    clip = tiny_clip(tmp_path / "clip")
+    (result,) = evaluate([run_id], runs, embedder=f"clip:{clip}")
+    assert result["embedder"] == f"clip:{clip}"
+    # p1's crop is the reference's colour and shape at another size: one input to the model
+    assert result["panels"]["p1"]["characters"]["mia"]["identity_cross"] == pytest.approx(1.0)
+    assert result["panels"]["p2"]["characters"]["mia"]["identity_cross"] < 1.0
