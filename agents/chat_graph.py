@@ -106,8 +106,8 @@ def edit(state: ChatState, runtime: Ctx) -> Command[Literal["wait", "render"]]:
 def render(state: ChatState, runtime: Ctx) -> Command[Literal["wait"]]:
     """Draw the current plan: everything on approval, afterwards only what changed."""
     plan = StoryPlan.model_validate(state["plan"])
-    previous = RenderedRun.open(state["run_dir"]) if state.get("run_dir") else None
-    said = state.get("inbox", {}).get("summary", "")
+    previous, lost = _previous(state)
+    said = "; ".join(s for s in (state.get("inbox", {}).get("summary", ""), lost) if s)
     if previous is not None and previous.plan == plan:
         reply = Reply("That is already drawn: ask for a change, or /help.", kind="info")
         return Command(goto="wait", update=_say(reply))
@@ -124,12 +124,13 @@ def regen(state: ChatState, runtime: Ctx) -> Command[Literal["wait"]]:
     """/regen N [SEED]: panel N drawn again from another seed; every other panel is kept."""
     plan = StoryPlan.model_validate(state["plan"])
     panel_id, run_seed = state["inbox"]["panel"], int(state["inbox"]["seed"])
-    previous = RenderedRun.open(str(state["run_dir"]))
-    seed = seed_redrawing(previous, plan, panel_id)
+    previous, lost = _previous(state)
+    seed = seed_redrawing(previous, plan, panel_id) if previous else RunSeed(plan=plan)
     request = StoryRequest.model_validate({**state["request"], "seed": run_seed})
     history = [*state.get("history", []), Snapshot(plan=state["plan"], run_dir=state["run_dir"])]
     number = [p.id for p in plan.panels].index(panel_id) + 1
     said = f"panel {number} ({panel_id}) drawn again with run seed {run_seed}"
+    said = f"{said}; {lost}" if lost else said
     redrawn = [pid for pid in (p.id for p in plan.panels) if pid not in seed.panels]
     return _draw(state, runtime, request, seed, said, redrawn, [], [], history=history)
 
@@ -200,6 +201,17 @@ def _draw(
     if history is not None:
         update["history"] = history
     return Command(goto="wait", update=_say(reply, **update))
+
+
+def _previous(state: ChatState) -> tuple[RenderedRun | None, str]:
+    """The run folder that last drew the comic, and a note when it can no longer be read (then
+    everything is drawn again rather than the thread getting stuck on a missing folder)."""
+    if not state.get("run_dir"):
+        return None, ""
+    try:
+        return RenderedRun.open(str(state["run_dir"])), ""
+    except StoryvizError:
+        return None, f"the last run folder {state['run_dir']} is gone, so every panel is drawn"
 
 
 def _drawn_text(outcome: RunOutcome, said: str, drawn: int, kept: int, redrawn: str) -> str:

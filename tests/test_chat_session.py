@@ -254,3 +254,16 @@ def test_a_model_planner_edits_through_its_own_edit_plan(tmp_path: Path) -> None
     assert "Panel 3 now happens at night." in reply.text
     assert chat_model.calls[-1].purpose == "edit plan"
     assert "make panel 3 at night" in chat_model.calls[-1].text
+
+
+def test_a_deleted_run_folder_is_drawn_again_not_a_dead_end(tmp_path: Path) -> None:
+    import shutil
+
+    with ChatSession.open("gone", runs_dir=tmp_path / "runs") as chat:
+        chat.send("Mia finds a dog. The dog barks.")
+        first = chat.send("yes")
+        shutil.rmtree(str(first.run_dir))
+        assert "cannot read the run folder" in chat.send("/show 1").text
+        again = chat.send("make panel 1 at night")
+    assert again.kind == "render" and "is gone, so every panel is drawn" in again.text
+    assert again.run_dir and Path(again.run_dir, "report.html").is_file()
