@@ -9,7 +9,7 @@ so the export writes, under ``--out`` (default ``<run>/exports/vistorybench``),
 ``storyviz/ViStory_<lang>/<story_id>/<YYYYMMDD-HHMMSS>/shot_01.jpg, shot_02.jpg, ...``: one image
 per panel in plan (shot) order, numbered from 01 as the story's shot indices are. The timestamp
 is the run's creation time (the start of its run id). Options: ``method``, ``dataset``,
-``story_id`` (default: the story folder name a ``--vistorybench`` run recorded in its title, else
+``story_id`` (default: the story number a ``--vistorybench`` run recorded in its title, else
 the run id) and ``image_format`` (``jpg``, as the benchmark documents, or ``png``).
 """
 
@@ -49,9 +49,9 @@ def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) 
 
 
 def _story_id(title: str, run_id: str) -> str:
-    """'01: Children's Picture Books' (a --vistorybench run's title) -> '01'."""
-    head, sep, _ = title.partition(":")
-    return head.strip() if sep and re.fullmatch(r"[\w-]+", head.strip()) else run_id
+    """'01: Children's Picture Books' or '01' (a --vistorybench run's title) -> '01'."""
+    head = title.partition(":")[0].strip()
+    return head if re.fullmatch(r"\d+", head) else run_id  # ViStoryBench numbers its stories
 
 
 def _convert(image: Path, image_format: str, tmp: Path) -> None:
