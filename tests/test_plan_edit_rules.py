@@ -221,3 +221,10 @@ def test_a_new_style_redraws_every_panel(plan: StoryPlan, instruction: str, styl
     assert change.plan.style == style
     assert change.changed_panels == ids(plan)
     assert change.plan.characters == plan.characters and change.plan.pages == plan.pages
+
+
+def test_a_change_to_what_a_panel_already_is_changes_nothing(plan: StoryPlan) -> None:
+    change = edit(plan, "make panel 8 at night")  # it is night there already
+    assert change.plan == plan and change.changed_panels == []
+    shot_only = edit(plan, "make panel 2 a wide shot").plan.panel("p02")
+    assert shot_only.scene == plan.panel("p02").scene  # the scene line is left as written

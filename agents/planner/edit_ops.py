@@ -15,6 +15,7 @@ from typing import Protocol
 
 from storyviz.agents.planner.edit_pages import repage
 from storyviz.agents.planner.looks import Feature
+from storyviz.agents.planner.panels import MAX_CAPTION_CHARS
 from storyviz.agents.planner.scene_words import INDOORS
 from storyviz.agents.planner.scenes import _TIME_PHRASES, _WEATHER_WORDS  # the planner's wording
 from storyviz.agents.planner.staging import expression_in, figure_of, fit_shot, layout_boxes
@@ -31,7 +32,6 @@ from storyviz.schemas import (
     StoryPlan,
 )
 
-MAX_CAPTION_CHARS = 140
 _ROUTE_RE = re.compile(r"\bon the way (?:home|to the [\w ]+?)(?=\s+(?:at|in|during)\b|$)")
 _QUOTE_RE = re.compile(r"[\"“”«»]([^\"“”«»]+)[\"“”«»]")
 
@@ -105,12 +105,14 @@ class SceneChange:
             found = _ROUTE_RE.search(panel.scene)
             route = found.group(0) if found else ""
         time_of_day = self.time_of_day or panel.time_of_day
-        update: dict[str, object] = {
-            "setting": setting,
-            "weather": weather,
-            "time_of_day": time_of_day,
-            "scene": scene_text(setting, time_of_day, weather, route),
-        }
+        update: dict[str, object] = {}
+        if (setting, time_of_day, weather) != (panel.setting, panel.time_of_day, panel.weather):
+            update = {  # the scene line is rewritten only when what it says changed
+                "setting": setting,
+                "weather": weather,
+                "time_of_day": time_of_day,
+                "scene": scene_text(setting, time_of_day, weather, route),
+            }
         if self.shot and self.shot != panel.shot:
             if fit_shot(self.shot, len(panel.cast)) != self.shot:
                 raise InputError(
