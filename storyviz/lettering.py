@@ -45,6 +45,10 @@ BLOCKED = 10_000.0
 """The cost of a balloon that covers a face or other lettering: more than all else together, so
 such a place is taken only when no other exists, and then a denser search is tried first."""
 
+CROSSING = BLOCKED / 10
+"""The cost of a tail drawn across a face: worse than any ordinary place, better than a balloon
+on a face or on other lettering."""
+
 FACE_FRACTION = 0.35
 """The top part of a cast box that holds the face: lettering keeps off it where it can."""
 
@@ -428,17 +432,25 @@ def _hits(points: np.ndarray, rects: list[Rect]) -> np.ndarray:
 
 def _aim_points(centers: np.ndarray, face: Rect, gap: float, area: Rect) -> np.ndarray:
     """Where each candidate's tail points: just above the speaker's head for a balloon above
-    it, just beside the head (upper half) for a balloon to one side or lower, so a balloon
-    beside a head needs no tail across the face. A side tail runs along the face, so it stops
-    twice as far off as a top one, clear of its own width (or a thought trail's bubbles)."""
+    it, just under the face for a balloon right below it, just beside the head (upper half)
+    otherwise, so no tail has to cross the face it points at. A side tail runs along the face,
+    so it stops twice as far off as a top one, clear of its own width (or a thought trail's
+    bubbles)."""
     left, top, right, bottom = face
     width = right - left
     middle = (left + right) / 2
-    above = centers[:, 1] < top - gap
-    top_x = np.clip(centers[:, 0], middle - 0.1 * width, middle + 0.1 * width)
-    side_x = np.where(centers[:, 0] < middle, left - 2 * gap, right + 2 * gap)  # tails have width
-    side_y = np.clip(centers[:, 1], top, top + 0.5 * (bottom - top))
-    tips = np.column_stack((np.where(above, top_x, side_x), np.where(above, top - gap, side_y)))
+    x, y = centers[:, 0], centers[:, 1]
+    above = y < top - gap
+    below = (y > bottom + gap) & (x >= left) & (x <= right)
+    near_x = np.clip(x, middle - 0.1 * width, middle + 0.1 * width)
+    side_x = np.where(x < middle, left - 2 * gap, right + 2 * gap)  # tails have width
+    side_y = np.clip(y, top, top + 0.5 * (bottom - top))
+    tips = np.column_stack(
+        (
+            np.where(above | below, near_x, side_x),
+            np.where(above, top - gap, np.where(below, bottom + gap, side_y)),
+        )
+    )
     tips[:, 0] = np.clip(tips[:, 0], area[0], area[2])
     tips[:, 1] = np.clip(tips[:, 1], area[1], area[3])
     return tips
@@ -488,9 +500,10 @@ def _placement_costs(
         cost += 6 * np.linalg.norm(delta, axis=1) / diagonal
         reach = np.maximum(np.hypot(delta[:, 0] / radii[0], delta[:, 1] / radii[1]), 1.0)
         edges = centers + delta / reach[:, None]  # where the visible tail starts
-        fractions = np.linspace(0.0, 1.0, 6)[None, :, None]
+        fractions = np.linspace(0.0, 1.0, 12)[None, :, None]
         samples = edges[:, None, :] + (tips - edges)[:, None, :] * fractions
-        cost += 60 * _hits(samples, scene.faces).sum(axis=1)
+        across_faces = _hits(samples, scene.faces).sum(axis=1)
+        cost += np.where(tail_ok & (across_faces > 0), CROSSING, 0.0) + 60 * across_faces
         cost += 15 * _hits(samples, scene.placed).sum(axis=1)
         cost += np.where(tail_ok, 0.0, 60.0)  # a tail-less balloon must touch its speaker
     if previous is not None:
@@ -558,7 +571,8 @@ def _layout_balloon(
     max_w = min(0.5 * width, 20 * style.font_size, (width - 2 * (pad + decoration)) / 1.45)
     max_h = min(0.36 * height, (height - 2 * (pad + decoration)) / 1.45)
     best: tuple[float, Balloon] | None = None
-    # A denser grid, then smaller lettering, only while every place found covers a face.
+    # A denser grid, then smaller lettering, only while every place found covers a face or
+    # needs a tail across one.
     dense = 2 * GRID_STEPS + 1
     passes = ((GRID_STEPS, style.font_size), (dense, style.font_size), (dense, style.min_font_size))
     for steps, size in passes:
@@ -580,7 +594,7 @@ def _layout_balloon(
             found = _best_place(line, block, target, previous, scene, style, steps)
             if best is None or found[0] < best[0]:
                 best = found
-        if best is not None and best[0] < BLOCKED:
+        if best is not None and best[0] < CROSSING:
             break
     assert best is not None
     return best

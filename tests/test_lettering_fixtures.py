@@ -1,4 +1,4 @@
-"""Lettering over many planned stories: never on a face, never on other lettering, inside its panel.
+"""Lettering over many planned stories: off the faces and each other, inside its panel, tails too.
 
 The stories go through the offline planner, so casts, shots, templates and dialogue are what a
 real run letters; every page size and both reading orders are tried.
@@ -14,7 +14,7 @@ from storyviz.agents.planner.offline import OfflinePlanner
 from storyviz.compose import page_placements
 from storyviz.fonts import FontBook
 from storyviz.layouts import page_geometry, render_size
-from storyviz.lettering import LetteringStyle, face_region, layout_lettering, overlap_area
+from storyviz.lettering import Balloon, LetteringStyle, face_region, layout_lettering, overlap_area
 from storyviz.schemas import (
     CastMember,
     DialogueLine,
@@ -46,8 +46,21 @@ STORIES = [
 BOOK = FontBook.build()
 
 
+def _tail_crosses(balloon: Balloon, faces: list[tuple[float, float, float, float]]) -> bool:
+    """Whether the tail's centre line, from the balloon's centre to its tip, enters a face."""
+    if balloon.tail_tip is None:
+        return False
+    (cx, cy), (tx, ty) = balloon.center, balloon.tail_tip
+    for step in range(41):
+        x, y = cx + (tx - cx) * step / 40, cy + (ty - cy) * step / 40
+        if any(f[0] <= x <= f[2] and f[1] <= y <= f[3] for f in faces):
+            return True
+    return False
+
+
 def _check(plan: StoryPlan) -> int:
-    """Assert the lettering rules on every panel of `plan`; the number of balloons checked."""
+    """Assert the lettering rules on every panel of `plan` (no lettering on a face or on other
+    lettering, none outside the panel, no tail across a face); the number of balloons checked."""
     size = plan.page_size
     style = LetteringStyle.for_page(page_geometry(size).width, BOOK)
     balloons = 0
@@ -64,6 +77,8 @@ def _check(plan: StoryPlan) -> int:
                 assert top <= rect[1] and rect[3] <= bottom, f"outside: {where}"
             for a, b in itertools.combinations(lettering.rects, 2):
                 assert overlap_area(a, b) == 0, f"lettering overlaps: {where}"
+            for balloon in lettering.balloons:
+                assert not _tail_crosses(balloon, faces), f"tail across a face: {where}"
             balloons += len(lettering.balloons)
     return balloons
 
