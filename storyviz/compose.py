@@ -25,7 +25,7 @@ from storyviz.lettering import (
     load_font,
     paint_lettering,
 )
-from storyviz.schemas import Box, PageSpec, PanelSpec, StoryPlan
+from storyviz.schemas import Box, PageSpec, PanelSpec, ReadingOrder, StoryPlan
 
 PAPER = (255, 255, 255)
 MISSING_FILL = (232, 232, 232)
@@ -121,7 +121,12 @@ def compose_page(
     return canvas
 
 
-def letter_panel(panel: PanelSpec, image: Image.Image, style: LetteringStyle) -> Image.Image:
+def letter_panel(
+    panel: PanelSpec,
+    image: Image.Image,
+    style: LetteringStyle,
+    reading_order: ReadingOrder = "ltr",
+) -> Image.Image:
     """One panel on its own, full bleed and lettered (a webtoon strip's unit): the same layout
     rules as on a page, with the whole image as the panel."""
     lettered = _as_rgb(image).copy()
@@ -137,7 +142,7 @@ def letter_panel(panel: PanelSpec, image: Image.Image, style: LetteringStyle) ->
         )
         for member in panel.cast
     }
-    layout = layout_lettering(panel, area, cast_boxes, "ltr", style)
+    layout = layout_lettering(panel, area, cast_boxes, reading_order, style)
     paint_lettering(ImageDraw.Draw(lettered), layout, style)
     return lettered
 

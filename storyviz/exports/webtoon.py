@@ -1,10 +1,10 @@
 """Webtoon export: every panel, lettered, stacked into one tall strip for reading on a phone.
 
 Panels come in reading order at one width with white gutters between them, each lettered on its
-own (the page layout is not needed on a scrolling screen, and an rtl run's order is already the
-plan's order). Phone apps and image viewers struggle with very tall images, so the strip is cut
-into parts no taller than `max_height`, always between panels; a panel taller than that on its
-own gets a part to itself.
+own (the page layout is not needed on a scrolling screen; an rtl run keeps its plan order and
+letters each panel right to left). Phone apps and image viewers struggle with very tall images,
+so the strip is cut into parts no taller than `max_height`, always between panels; a panel
+taller than that on its own gets a part to itself.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def lettered_panels(source: RunSource, width: int) -> list[Image.Image]:
         with Image.open(path) as image:
             height = max(1, round(image.height * width / image.width))
             scaled = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-        panels.append(letter_panel(source.plan.panel(panel_id), scaled, style))
+        panel = source.plan.panel(panel_id)
+        panels.append(letter_panel(panel, scaled, style, source.plan.reading_order))
     return panels
 
 
