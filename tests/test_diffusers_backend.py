@@ -410,17 +410,24 @@ def test_missing_torch_names_the_extra() -> None:
 
 
 @pytest.mark.slow
-def test_a_whole_run_with_the_diffusers_generator(tiny_model: Path, tmp_path: Path) -> None:
-    """The CLI, the graph, the repair loop and the report, drawing with a real (tiny) pipeline."""
+def test_a_whole_run_with_the_diffusers_generator(
+    tiny_model: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The CLI, the graph, the repair loop and the report, drawing with a real (tiny) pipeline
+    and a (tiny) IP-Adapter: references first, panels conditioned on them, region repairs."""
     sys.path.insert(0, str(Path(__file__).parent))
     from cli_helpers import last_json, storyviz
+    from diffusers import UNet2DConditionModel
+    from tiny_diffusers import save_tiny_ip_adapter
 
-    backend = f"diffusers:{tiny_model}?steps=2&size=64"
+    unet = UNet2DConditionModel.from_pretrained(tiny_model / "unet")
+    adapter = save_tiny_ip_adapter(tmp_path_factory.mktemp("run-ip"), unet)
+    backend = f"diffusers:{tiny_model}?steps=2&size=64&ip_adapter={adapter}"
     summary = last_json(
         storyviz(
             "run", "Mia, a girl with red hair, walks home. She meets Bolt, a robot dog.",
             "--panels", "2", "--generator", backend, "--runs-dir", str(tmp_path / "runs"),
-            "--json", "-q", timeout=300,
+            "--max-rounds", "1", "--json", "-q", timeout=300,
         )
     )  # fmt: skip
     assert summary["status"] == "completed" and summary["panels"] == 2
@@ -428,9 +435,22 @@ def test_a_whole_run_with_the_diffusers_generator(tiny_model: Path, tmp_path: Pa
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["backends"]["generator"].startswith("diffusers:")
     audit = json.loads((run_dir / "audit.json").read_text())
+    assert set(audit["references"]) == {"mia", "bolt"}
+    assert all((run_dir / path).is_file() for path in audit["references"].values())
     first = audit["versions"]["p01"][0]
     assert first["backend"].startswith("diffusers:") and first["parameters"]["steps"] == 2
+    assert first["parameters"]["ip_references"]  # conditioned on the cast's references
     assert max(first["parameters"]["render_size"]) == 64  # drawn small, as asked
     with Image.open(run_dir / first["path"]) as image:  # delivered at the page slot's size
         assert image.size == (first["parameters"]["width"], first["parameters"]["height"])
-    assert list((run_dir / "pages").glob("page_*.png")) and (run_dir / "report.html").is_file()
+    # Random weights draw noise, so the colour auditor flags the characters: region repairs.
+    repaired = [v for vs in audit["versions"].values() for v in vs if v["repair"]]
+    assert repaired, "the tiny pipeline's noise should have been flagged and repaired"
+    inpainted = [v for v in repaired if v["repair"]["strategy"] == "inpaint"]
+    assert inpainted and all(v["parameters"]["task"] == "inpaint" for v in inpainted)
+    assert all(
+        (run_dir / "masks" / f"{v['panel_id']}_v{v['version']}.png").is_file() for v in inpainted
+    )
+    assert list((run_dir / "pages").glob("page_*.png"))
+    report = (run_dir / "report.html").read_text()
+    assert "made by inpaint of v1, region" in report
