@@ -203,9 +203,17 @@ def audit_panels(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             "consistency_index": audit_round.consistency_index,
             "flagged": audit_round.flagged,
             "findings": sum(len(a.findings) for a in audits),
+            **_escalation(ctx.auditor, bool(items)),
         },
     )
     return {"versions": updates, "rounds": rounds, "timings": {"audit": _elapsed(t0)}}
+
+
+def _escalation(auditor: Auditor, audited: bool) -> dict[str, Any]:
+    """What a chained auditor (``clip:...+vlm:...``) says of its last call: which panels each
+    later stage was asked about, and the model calls that spared (``vlm_calls_saved``)."""
+    summary = getattr(auditor, "round_summary", None)
+    return dict(summary()) if audited and callable(summary) else {}
 
 
 def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:

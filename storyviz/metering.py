@@ -85,7 +85,10 @@ def llm_costs(events: Iterable[RunEvent]) -> dict[str, Any]:
     """The manifest's model-call costs, summed from a run's `llm_call` events (so calls made
     before an interruption and after a resume all count)."""
     by_role: dict[str, dict[str, Any]] = {}
+    saved = 0
     for event in events:
+        if event.event == "audited":
+            saved += int(event.detail.get("vlm_calls_saved") or 0)
         if event.event != "llm_call":
             continue
         d = event.detail
@@ -111,4 +114,5 @@ def llm_costs(events: Iterable[RunEvent]) -> dict[str, Any]:
         "input_tokens": sum(r["input_tokens"] for r in by_role.values()),
         "output_tokens": sum(r["output_tokens"] for r in by_role.values()),
         "llm_by_role": by_role,
+        "vlm_calls_saved": saved,
     }

@@ -309,6 +309,9 @@ class Costs(Model):
     llm_by_role: dict[str, RoleCost] = Field(default_factory=dict, description="role -> usage")
     images: int = 0
     seconds: dict[str, float] = Field(default_factory=dict, description="step -> seconds")
+    vlm_calls_saved: int = Field(
+        0, description="VLM calls a measuring auditor spared in a chain (clip:...+vlm:...)"
+    )
 
 
 class RunManifest(Model):

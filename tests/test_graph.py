@@ -354,3 +354,35 @@ def test_denoising_steps_reach_listeners_but_not_the_event_log(tmp_path: Path) -
     )
     assert heard.count("denoise") == 2 * 4  # a reference and three panels, two steps each
     assert "denoise" not in (result.run_dir / "events.jsonl").read_text()
+
+
+class ChainLikeAuditor(ScriptedAuditor):
+    """Reports, like a chained auditor, how many model calls its measuring stage spared."""
+
+    def round_summary(self) -> dict[str, object]:
+        return {"vlm_calls_saved": len(self.rounds[-1]), "escalated": {"vlm": []}}
+
+
+def test_a_chained_auditors_saved_calls_reach_events_manifest_and_report(
+    tmp_path: Path,
+) -> None:
+    auditor = ChainLikeAuditor({("p02", 1): 0.4})
+    backends = Backends(
+        planner=ScriptedPlanner(),
+        generator=ScriptedGenerator(),
+        auditor=auditor,
+        repairer=RuleRepairer(parse_backend("offline")),
+    )
+    settings = load_settings(runs_dir=tmp_path / "runs")
+    result = start_run(settings, StoryRequest(story="Mia walks."), backends=backends)
+    events = [
+        json.loads(line)
+        for line in (result.run_dir / "events.jsonl").read_text().splitlines()
+        if '"audited"' in line
+    ]
+    assert [e["detail"]["vlm_calls_saved"] for e in events] == [3, 1]
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["costs"]["vlm_calls_saved"] == 4
+    assert (
+        "VLM calls saved by the measuring auditor" in (result.run_dir / "report.html").read_text()
+    )
