@@ -5,9 +5,17 @@ ViStoryBench reads generated images from (its README, "Output Structure")::
 
     outputs/<method_name>/<dataset_name>/<story_id>/<timestamp>/shot_XX.jpg
 
-so the export writes, under ``--out`` (default ``<run>/exports/vistorybench``),
-``storyviz/ViStory_<lang>/<story_id>/<YYYYMMDD-HHMMSS>/shot_01.jpg, shot_02.jpg, ...``: one image
-per panel in plan (shot) order, numbered from 01 as the story's shot indices are. The timestamp
+so the export writes, under ``--out`` (default ``<run>/exports/vistorybench``), two views of
+the same panels, one image per panel in plan (shot) order, numbered from 01 as the story's shot
+indices are:
+
+- ``image_outputs/shot_01.png, shot_02.png, ...``: one story's images in one flat folder, the
+  per-story layout earlier ViStoryBench scripts and most method repos use (and what storyviz's
+  issue asked for);
+- ``storyviz/ViStory_<lang>/<story_id>/<YYYYMMDD-HHMMSS>/shot_01.jpg, ...``: the tree the
+  current benchmark's loader walks, to copy or link under its ``outputs/``.
+
+The flat folder is always PNG (lossless); the tree follows ``image_format``. The timestamp
 is the run's creation time (the start of its run id). Options: ``method``, ``dataset``,
 ``story_id`` (default: the story number a ``--vistorybench`` run recorded in its title, else
 the run id) and ``image_format`` (``jpg``, as the benchmark documents, or ``png``).
@@ -38,6 +46,7 @@ def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) 
     match = _STAMP.match(source.run_id)
     stamp = match.group(1) if match else source.manifest.created_at[:19].replace(":", "")
     folder = output_dir(source, out, "vistorybench") / method / dataset / story_id / stamp
+    flat = output_dir(source, out, "vistorybench") / "image_outputs"
     written = []
     for number, panel in enumerate(source.plan.panels, start=1):
         image = source.panels.get(panel.id)
@@ -45,6 +54,9 @@ def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) 
             raise InputError(f"run {source.run_id} has no image for panel {panel.id}")
         target = folder / f"shot_{number:02d}.{image_format}"
         written.append(write_atomic(target, partial(_convert, image, image_format)))
+        written.append(
+            write_atomic(flat / f"shot_{number:02d}.png", partial(_convert, image, "png"))
+        )
     return written
 
 

@@ -156,9 +156,15 @@ def test_renders_end_to_end_without_planning_and_exports(tmp_path: Path) -> None
     written = export_vistorybench(run_dir, tmp_path / "out")
     stamp = outcome.run_id[:15]
     folder = tmp_path / "out" / "storyviz" / "ViStory_en" / "01" / stamp
-    assert written == [folder / f"shot_{n:02d}.jpg" for n in (1, 2, 3)]
-    with Image.open(written[0]) as shot:
-        assert shot.format == "JPEG"
+    flat = tmp_path / "out" / "image_outputs"
+    assert written == [
+        path
+        for n in (1, 2, 3)
+        for path in (folder / f"shot_{n:02d}.jpg", flat / f"shot_{n:02d}.png")
+    ]
+    with Image.open(written[0]) as shot, Image.open(written[1]) as flat_shot:
+        assert shot.format == "JPEG" and flat_shot.format == "PNG"
+        assert flat_shot.size == shot.size
     (png,) = export_vistorybench(run_dir, tmp_path / "png", image_format="png", story_id="07")[:1]
     assert png.name == "shot_01.png" and png.parent.parent.name == "07"
     with pytest.raises(InputError, match="jpg or png"):
