@@ -92,8 +92,12 @@ def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         with ctx.render_slots:
             result = ctx.generator.render(request)
         references[sheet.id] = ctx.run.save_reference(sheet.id, result.image)
+        seed = int(result.info.get("seed", request.seed))  # a broken output may have been reseeded
         ctx.run.emit(
-            "reference", "references", seconds=_elapsed(t1), detail={"character": sheet.id}
+            "reference",
+            "references",
+            seconds=_elapsed(t1),
+            detail={"character": sheet.id, "seed": seed},
         )
     return {"references": references, "timings": {"references": _elapsed(t0)}}
 

@@ -155,7 +155,8 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
         "diffusers": BackendEntry(
             "storyviz.generators.diffusers_backend:DiffusersGenerator",
             "diffusers pipelines: SD-Turbo, SDXL(-Turbo), SD 1.5, FLUX.1-schnell or a local "
-            "folder; ?steps=&guidance=&size=&device=&dtype=&offload=&negative=",
+            "folder; ?steps=&guidance=&size=&device=&dtype=&offload=&negative="
+            "&ip_adapter=&ip_scale=&layout=",
             extra="diffusers",
         ),
         "openai-image": BackendEntry(
@@ -198,7 +199,8 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
     "repairer": {
         "offline": BackendEntry(
             "storyviz.agents.repairer:RuleRepairer",
-            "rule-based repairer: reprompt with the sheet's attributes, then reseed",
+            "rule-based repairer: inpaint the drifted characters' boxes (else reprompt), "
+            "then reseed",
         ),
         "openai": BackendEntry(_LLM_REPAIRER, "OpenAI model chooses repairs", extra="openai"),
         "openai-compat": BackendEntry(
