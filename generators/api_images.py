@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
-from storyviz.errors import BackendError
+from storyviz.errors import BackendError, ModelOutputError
 from storyviz.masks import keep_outside
 from storyviz.prompts import load
 from storyviz.registry import BackendSpec
@@ -135,12 +135,13 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def decode(data: bytes, who: str) -> Image.Image:
-    """An answer's image bytes as RGB, or a BackendError that says the answer was no image."""
+    """An answer's image bytes as RGB, or a ModelOutputError: bytes that are no image are the
+    model's fault, not the backend's settings."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             return image.convert("RGB")
     except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise BackendError(f"{who}: the answer's image cannot be decoded ({exc})") from None
+        raise ModelOutputError(f"{who}: the answer's image cannot be decoded ({exc})") from None
 
 
 def transparent_where_masked(mask: Image.Image) -> Image.Image:

@@ -21,16 +21,14 @@ calls (role ``generator``) and counts against --max-llm-calls.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from google.genai import types
 from PIL import Image
 
-from storyviz.errors import BackendError, ModelOutputError, StoryvizError
-from storyviz.metering import CallMeter
+from storyviz.errors import BackendError, ModelOutputError
 from storyviz.protocols import RenderResult
 from storyviz.providers.base import ChatMessage, ImagePart
-from storyviz.providers.calls import CallRecord, MeterBinding, metered_call, safe_message
+from storyviz.providers.calls import CallRecord, safe_message
 from storyviz.providers.gemini_chat import (
     REFUSAL_FINISHES,
     GeminiChat,
@@ -43,7 +41,7 @@ from storyviz.registry import BackendSpec
 from storyviz.schemas import RenderRequest
 
 from . import api_images as api
-from .api_images import Reference
+from .api_generator import ApiImageGenerator
 
 RENDERER = "gemini-image"
 OWN_OPTIONS = frozenset({"aspect", "references"})
@@ -51,8 +49,10 @@ ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"
 IMAGE_REFUSALS = REFUSAL_FINISHES | {"IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
 
 
-class GeminiImageGenerator:
+class GeminiImageGenerator(ApiImageGenerator):
     """Renders panels, references and repairs with a Gemini image model."""
+
+    renderer = RENDERER
 
     def __init__(self, spec: BackendSpec) -> None:
         settings = settings_from_spec(
@@ -69,14 +69,7 @@ class GeminiImageGenerator:
         self.model = settings.model
         # The chat backend's connection: the same client, retries, key and error messages.
         self._connection = GeminiChat(settings)
-        self._binding = MeterBinding()
-        self.base_dir: Path | None = None  # the run folder; the runner sets it
-
-    def bind_meter(self, meter: CallMeter, role: str) -> None:
-        self._binding.bind(meter, role)
-
-    def prompt_names(self) -> list[str]:
-        return [api.PROMPT]
+        super().__init__(secret=settings.api_key)
 
     def render(self, request: RenderRequest) -> RenderResult:
         started = time.perf_counter()
@@ -86,10 +79,7 @@ class GeminiImageGenerator:
             images.append(ImagePart(api.png_bytes(repair.original), label="image 1: the panel"))
             if repair.mask is not None:
                 images.append(ImagePart(api.png_bytes(repair.mask), label="image 2: the mask"))
-        references: list[Reference] = []
-        if self.use_references and request.kind == "panel":
-            limit = self._connection.max_images_per_call - len(images)
-            references = api.references_of(request, self.base_dir, self.spec, limit)
+        references = self._references(request, self._connection.max_images_per_call - len(images))
         first = len(images) + 1
         for i, ref in enumerate(references):
             label = f"image {first + i}: reference sheet of {ref.name}"
@@ -109,28 +99,12 @@ class GeminiImageGenerator:
             image_config=types.ImageConfig(aspect_ratio=aspect),
             temperature=self._connection.settings.temperature,
         )
-        purpose = f"{'repair' if repair else request.kind} {request.target_id} v{request.version}"
-        with metered_call(
-            self._binding,
-            backend=self.spec,
-            model=self.model,
-            purpose=purpose,
-            secret=self._connection.settings.api_key,
-        ) as record:
+        with self._metered(request, repair) as record:
             record.images_in = len(images)
             response = self._connection.generate(contents, config)
             answer = self._image(response, record)
-        image = api.finish(answer, request, repair)
-        seconds = time.perf_counter() - started
-        info = api.base_info(RENDERER, self.spec, self.model, request, task, references)
-        info.update(
-            aspect_ratio=aspect,
-            answer_size=list(answer.size),
-            input_tokens=record.input_tokens,
-            output_tokens=record.output_tokens,
-            seconds=round(seconds, 4),
-        )
-        return RenderResult(image=image, seconds=seconds, info=info)
+        details = {"aspect_ratio": aspect}
+        return self._result(request, answer, repair, task, references, record, started, details)
 
     def _image(self, response: types.GenerateContentResponse, record: CallRecord) -> Image.Image:
         record_usage(response, record)
@@ -156,7 +130,4 @@ class GeminiImageGenerator:
                     self._connection.settings.api_key,
                 )
             )
-        try:
-            return api.decode(pictures[-1], self.spec)  # the last one: the final, not a draft
-        except StoryvizError as exc:
-            raise ModelOutputError(str(exc)) from None
+        return api.decode(pictures[-1], self.spec)  # the last one: the final, not a draft

@@ -25,17 +25,15 @@ import base64
 import binascii
 import os
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import openai
 from openai.types import ImagesResponse
 
-from storyviz.errors import BackendError, ModelOutputError, ProviderAuthError, StoryvizError
-from storyviz.metering import CallMeter
+from storyviz.errors import BackendError, ModelOutputError, ProviderAuthError
 from storyviz.protocols import RenderResult
-from storyviz.providers.calls import CallRecord, MeterBinding, display_url, metered_call
+from storyviz.providers.calls import CallRecord, display_url
 from storyviz.providers.openai_chat import (
     BASE_URL_ENV,
     KEY_ENV,
@@ -48,6 +46,7 @@ from storyviz.registry import BackendSpec
 from storyviz.schemas import RenderRequest
 
 from . import api_images as api
+from .api_generator import ApiImageGenerator
 from .api_images import Reference, RepairInputs, Size
 
 RENDERER = "openai-image"
@@ -69,8 +68,10 @@ REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
 DEFAULT_REFERENCES = 8
 
 
-class OpenAIImageGenerator:
+class OpenAIImageGenerator(ApiImageGenerator):
     """Renders panels, references and repairs with an OpenAI image model."""
+
+    renderer = RENDERER
 
     def __init__(self, spec: BackendSpec) -> None:
         spec.check_options(CLIENT_OPTIONS | OWN_OPTIONS)
@@ -98,49 +99,25 @@ class OpenAIImageGenerator:
         settings = OpenAISettings(self.spec, self.model, key, base_url, compat=False, **client)
         # The chat backend's connection: the same SDK client, retries and error messages.
         self._connection = OpenAIChat(settings)
-        self._binding = MeterBinding()
-        self.base_dir: Path | None = None  # the run folder; the runner sets it
-
-    def bind_meter(self, meter: CallMeter, role: str) -> None:
-        self._binding.bind(meter, role)
-
-    def prompt_names(self) -> list[str]:
-        return [api.PROMPT]
+        super().__init__(secret=key)
 
     def render(self, request: RenderRequest) -> RenderResult:
         started = time.perf_counter()
         repair = api.repair_inputs(request, self.base_dir, self.spec)
-        references: list[Reference] = []
-        if self.use_references and request.kind == "panel":
-            limit = self.max_references - (1 if repair is not None else 0)
-            references = api.references_of(request, self.base_dir, self.spec, limit)
+        references = self._references(request, self.max_references - (1 if repair else 0))
         task = api.task_of(request, repair, len(references))
         size = self.size
         if size is None and not self.auto_size:
             size = api.nearest_size(self.sizes, request.width, request.height)
-        purpose = f"{'repair' if repair else request.kind} {request.target_id} v{request.version}"
-        with metered_call(
-            self._binding,
-            backend=self.spec,
-            model=self.model,
-            purpose=purpose,
-            secret=self._connection.settings.api_key,
-        ) as record:
+        with self._metered(request, repair) as record:
             response = self._send(request, task, references, repair, size, record)
             answer = self._image(response, record)
-        image = api.finish(answer, request, repair)
-        seconds = time.perf_counter() - started
-        info = api.base_info(RENDERER, self.spec, self.model, request, task, references)
-        info.update(
-            endpoint="images.generate" if task == "generate" else "images.edit",
-            api_size=_size_text(size),
-            answer_size=list(answer.size),
-            input_tokens=record.input_tokens,
-            output_tokens=record.output_tokens,
-            seconds=round(seconds, 4),
+        details = {
+            "endpoint": "images.generate" if task == "generate" else "images.edit",
+            "api_size": _size_text(size),
             **{k: v for k, v in self.choices.items() if v is not None},
-        )
-        return RenderResult(image=image, seconds=seconds, info=info)
+        }
+        return self._result(request, answer, repair, task, references, record, started, details)
 
     # -- the call ----------------------------------------------------------------------------------
 
@@ -202,10 +179,7 @@ class OpenAIImageGenerator:
             raw = base64.b64decode(first.b64_json, validate=True)
         except binascii.Error:
             raise ModelOutputError(f"{self.spec}: the answer's image is not valid base64") from None
-        try:
-            return api.decode(raw, self.spec)
-        except StoryvizError as exc:
-            raise ModelOutputError(str(exc)) from None
+        return api.decode(raw, self.spec)
 
 
 # -- options ---------------------------------------------------------------------------------------
