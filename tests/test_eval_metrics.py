@@ -59,6 +59,26 @@ def test_pixel_embedding_of_black_and_white_by_hand() -> None:
     assert cosine(vectors[0], vectors[1]) == pytest.approx(expected, abs=1e-4)
 
 
+def test_pixel_embedding_compares_figures_not_backgrounds() -> None:
+    """A red figure on paper (a reference) and on a blue street (a panel crop) share their
+    foreground; a green figure on the same street does not. Border colours are left out."""
+
+    def figure(background: tuple[int, int, int], colour: tuple[int, int, int]) -> Image.Image:
+        image = Image.new("RGB", (40, 40), background)
+        image.paste(colour, (12, 8, 28, 36))
+        return image
+
+    reference = figure((244, 242, 236), (210, 30, 30))
+    same, recoloured = figure((40, 60, 160), (210, 30, 30)), figure((40, 60, 160), (30, 170, 60))
+    ref, a, b = PixelEmbedder().embed([reference, same, recoloured])
+    histogram = slice(0, 144)
+    assert cosine(ref[histogram], a[histogram]) > 0.95  # only edge pixels blend differently
+    assert cosine(ref[histogram], b[histogram]) < 0.1
+    assert cosine(ref, a) > cosine(ref, b) + 0.4
+    plain = PixelEmbedder().embed([Image.new("RGB", (40, 40), (40, 60, 160))])[0]
+    assert np.linalg.norm(plain[histogram]) > 0  # all background: the plain histogram
+
+
 def test_no_embedder_means_the_pixel_embedder() -> None:
     assert build_embedder(None).name == "pixel"
     assert build_embedder("pixel").name == "pixel"
