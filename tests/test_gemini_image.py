@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
-import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_clients import gemini_key, metered, quick, served
 from fakes.gemini_images import FakeGeminiImageServer
 from fakes.gemini_server import inline_images, model_of, request_text
-from PIL import Image
+from image_requests import (
+    BLUE,
+    GREEN,
+    PAPER,
+    RED,
+    SEED,
+    colour,
+    decoded,
+    panel,
+    repair_files,
+    sheets,
+)
 
 from storyviz import registry
 from storyviz.errors import (
@@ -21,67 +31,20 @@ from storyviz.errors import (
     ProviderAuthError,
     RefusalError,
 )
-from storyviz.masks import box_mask
-from storyviz.metering import CallMeter, LLMCall
 from storyviz.protocols import Generator
-from storyviz.schemas import CharacterSheet, RenderRequest
 
 SECRET = "gm-test-SECRET-img-55"
-RED, BLUE, GREEN = (210, 30, 30), (30, 60, 220), (40, 160, 90)
-MIA = CharacterSheet(id="mia", name="Mia", description="a girl with red hair")
-BOLT = CharacterSheet(id="bolt", name="Bolt", description="a silver robot dog")
 
-
-@pytest.fixture(autouse=True)
-def _api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GEMINI_API_KEY", SECRET)
-    for name in ("GOOGLE_API_KEY", "GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeGeminiImageServer]:
-    with FakeGeminiImageServer() as fake:
-        yield fake
+_api_key = gemini_key(SECRET)
+server = served(FakeGeminiImageServer)
 
 
 def generator(
     server: FakeGeminiImageServer, base_dir: Path | None = None, **options: object
 ) -> Generator:
-    settings: dict[str, object] = {"timeout": 5, "max_retries": 0, **options}
-    gen = registry.build("generator", server.backend(**settings))
+    gen = registry.build("generator", server.backend(**quick(5, options)))
     gen.base_dir = base_dir  # the runner sets the run folder
     return gen
-
-
-def sheets(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "references").mkdir(exist_ok=True)
-    Image.new("RGB", (96, 128), RED).save(tmp_path / "references" / "mia.png")
-    Image.new("RGB", (96, 128), BLUE).save(tmp_path / "references" / "bolt.png")
-    return {"mia": "references/mia.png", "bolt": "references/bolt.png"}
-
-
-def panel(width: int = 600, height: int = 400, **fields: object) -> RenderRequest:
-    values: dict[str, object] = {
-        "target_id": "p01",
-        "prompt": "comic panel, Mia finds Bolt under a bench",
-        "width": width,
-        "height": height,
-        "seed": 99,
-        "characters": [MIA, BOLT],
-        **fields,
-    }
-    return RenderRequest.model_validate(values)
-
-
-def colour(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
-    r, g, b = image.convert("RGB").getpixel((x, y))  # type: ignore[misc]
-    return r, g, b
-
-
-def decoded(data: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB")
 
 
 def test_a_panel_is_one_call_with_the_cast_sheets_and_the_image_part_is_the_panel(
@@ -110,7 +73,11 @@ def test_a_panel_is_one_call_with_the_cast_sheets_and_the_image_part_is_the_pane
         "references",
         "3:2",
     )
-    assert (info["seed"], info["seed_honoured"], info["references"]) == (99, False, ["mia", "bolt"])
+    assert (info["seed"], info["seed_honoured"], info["references"]) == (
+        SEED,
+        False,
+        ["mia", "bolt"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,24 +94,21 @@ def test_the_aspect_asked_for_is_the_nearest_and_the_panel_size_is_exact(
 def test_an_inpaint_repair_sends_the_panel_and_the_mask_first_and_keeps_the_rest(
     server: FakeGeminiImageServer, tmp_path: Path
 ) -> None:
-    original = tmp_path / "p01_v1.png"
-    Image.new("RGB", (600, 400), (250, 250, 250)).save(original)
-    mask_path = tmp_path / "mask.png"
-    box_mask((600, 400), [(0.1, 0.2, 0.4, 0.9)], feather=0).save(mask_path)
+    original, mask = repair_files(tmp_path)
 
     result = generator(server, tmp_path).render(
-        panel(version=2, references=sheets(tmp_path), init_image=str(original), mask=str(mask_path))
+        panel(version=2, references=sheets(tmp_path), init_image=original, mask=mask)
     )
 
     images = [decoded(data) for _, data in inline_images(server.last.body)]
-    assert [colour(im, 500, 50) for im in images[:2]] == [(250, 250, 250), (0, 0, 0)]
+    assert [colour(im, 500, 50) for im in images[:2]] == [PAPER, (0, 0, 0)]
     assert colour(images[1], 150, 250) == (255, 255, 255)  # the mask: white = redraw
     assert [colour(im, 5, 5) for im in images[2:]] == [RED, BLUE]
     text = request_text(server.last.body)
     assert text.startswith("Edit image 1") and "white in image 2" in text
     assert "(image 3: Mia; image 4: Bolt)" in text
     assert colour(result.image, 150, 250) == GREEN
-    assert colour(result.image, 500, 50) == (250, 250, 250)
+    assert colour(result.image, 500, 50) == PAPER
     assert result.info["task"] == "inpaint"
 
 
@@ -205,9 +169,7 @@ def test_a_blocked_or_imageless_answer_is_a_clear_error(
 def test_image_calls_are_metered_as_the_generator_and_the_budget_stops_the_next(
     server: FakeGeminiImageServer, tmp_path: Path
 ) -> None:
-    meter = CallMeter(budget=1)
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered(budget=1)
     gen = generator(server, tmp_path)
     gen.bind_meter(meter, "generator")  # type: ignore[attr-defined]
 

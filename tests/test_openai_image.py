@@ -7,12 +7,12 @@ the SDK actually sent (JSON for generations, multipart uploads for edits).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_clients import metered, openai_key, quick, served
 from fakes.openai_images import FakeOpenAIImagesServer, Form
-from PIL import Image
+from image_requests import BLUE, GREEN, PAPER, RED, SEED, colour, panel, repair_files, sheets
 
 from storyviz import registry
 from storyviz.errors import (
@@ -23,60 +23,17 @@ from storyviz.errors import (
     ProviderError,
     RefusalError,
 )
-from storyviz.masks import box_mask
-from storyviz.metering import CallMeter, LLMCall
 from storyviz.protocols import Generator
-from storyviz.schemas import CharacterSheet, RenderRequest
 
 SECRET = "sk-test-SECRET-img-77"
-RED, BLUE, GREEN = (210, 30, 30), (30, 60, 220), (40, 160, 90)
-MIA = CharacterSheet(id="mia", name="Mia", description="a girl with red hair")
-BOLT = CharacterSheet(id="bolt", name="Bolt", description="a silver robot dog")
 
-
-@pytest.fixture(autouse=True)
-def _api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIImagesServer]:
-    with FakeOpenAIImagesServer() as fake:
-        yield fake
+_api_key = openai_key(SECRET)
+server = served(FakeOpenAIImagesServer)
 
 
 def generator(server: FakeOpenAIImagesServer, **options: object) -> Generator:
     """Built through the registry as a run builds it; quick by default (no retries)."""
-    settings: dict[str, object] = {"timeout": 5, "max_retries": 0, **options}
-    return registry.build("generator", server.backend("gpt-image-1", **settings))
-
-
-def sheets(tmp_path: Path) -> dict[str, str]:
-    """Reference sheets on disk, run-relative like the graph stores them."""
-    (tmp_path / "references").mkdir(exist_ok=True)
-    Image.new("RGB", (96, 128), RED).save(tmp_path / "references" / "mia.png")
-    Image.new("RGB", (96, 128), BLUE).save(tmp_path / "references" / "bolt.png")
-    return {"mia": "references/mia.png", "bolt": "references/bolt.png"}
-
-
-def panel(width: int = 600, height: int = 400, **fields: object) -> RenderRequest:
-    values: dict[str, object] = {
-        "target_id": "p01",
-        "prompt": "comic panel, Mia finds Bolt under a bench",
-        "negative_prompt": "watermark, text",
-        "width": width,
-        "height": height,
-        "seed": 1234,
-        "characters": [MIA, BOLT],
-        **fields,
-    }
-    return RenderRequest.model_validate(values)
-
-
-def colour(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
-    r, g, b = image.convert("RGB").getpixel((x, y))  # type: ignore[misc]
-    return r, g, b
+    return registry.build("generator", server.backend("gpt-image-1", **quick(5, options)))
 
 
 # -- generate ----------------------------------------------------------------------------------
@@ -107,7 +64,7 @@ def test_a_panel_without_references_is_generated_and_the_wire_is_the_images_api(
         "generate",
         "images.generate",
     )
-    assert (info["seed"], info["seed_honoured"]) == (1234, False)
+    assert (info["seed"], info["seed_honoured"]) == (SEED, False)
     assert (info["api_size"], info["answer_size"], info["size"]) == (
         "1536x1024",
         [1536, 1024],
@@ -193,10 +150,7 @@ def test_references_can_be_turned_off(server: FakeOpenAIImagesServer, tmp_path: 
 def test_an_inpaint_repair_sends_the_panel_then_the_sheets_with_a_transparent_where_to_draw_mask(
     server: FakeOpenAIImagesServer, tmp_path: Path
 ) -> None:
-    original = tmp_path / "p01_v1.png"
-    Image.new("RGB", (600, 400), (250, 250, 250)).save(original)
-    mask_path = tmp_path / "mask.png"
-    box_mask((600, 400), [(0.1, 0.2, 0.4, 0.9)], feather=0).save(mask_path)
+    original, mask_path = repair_files(tmp_path)
     gen = generator(server)
     gen.base_dir = tmp_path  # type: ignore[attr-defined]
 
@@ -204,8 +158,8 @@ def test_an_inpaint_repair_sends_the_panel_then_the_sheets_with_a_transparent_wh
         panel(
             version=2,
             references=sheets(tmp_path),
-            init_image=str(original),
-            mask=str(mask_path),
+            init_image=original,
+            mask=mask_path,
             strength=0.8,
         )
     )
@@ -214,7 +168,7 @@ def test_an_inpaint_repair_sends_the_panel_then_the_sheets_with_a_transparent_wh
     assert server.last.path == "/v1/images/edits"
     first, *refs = form.files["image[]"]
     assert first.image().size == (1536, 1024)  # stretched to the size asked for, like the mask
-    assert colour(first.image(), 768, 512) == (250, 250, 250)
+    assert colour(first.image(), 768, 512) == PAPER
     assert [colour(f.image(), 5, 5) for f in refs] == [RED, BLUE]
     (mask,) = form.files["mask"]
     sent_mask = mask.image()
@@ -228,17 +182,16 @@ def test_an_inpaint_repair_sends_the_panel_then_the_sheets_with_a_transparent_wh
     image = result.image
     assert image.size == (600, 400)
     assert colour(image, 150, 250) == GREEN  # the redrawn region
-    assert colour(image, 500, 50) == (250, 250, 250)  # outside the mask: the original
+    assert colour(image, 500, 50) == PAPER  # outside the mask: the original
     assert result.info["task"] == "inpaint"
 
 
 def test_a_repair_without_a_mask_edits_the_whole_panel(
     server: FakeOpenAIImagesServer, tmp_path: Path
 ) -> None:
-    original = tmp_path / "p01_v1.png"
-    Image.new("RGB", (400, 600), (250, 250, 250)).save(original)
+    original, _ = repair_files(tmp_path, (400, 600))
 
-    result = generator(server, references="false").render(panel(400, 600, init_image=str(original)))
+    result = generator(server, references="false").render(panel(400, 600, init_image=original))
 
     form = server.last.body
     assert len(form.files["image[]"]) == 1 and "mask" not in form.files
@@ -278,9 +231,7 @@ def test_server_errors_past_the_retries_name_the_status(server: FakeOpenAIImages
 def test_a_refused_key_is_an_auth_error_naming_the_variable_never_the_key(
     server: FakeOpenAIImagesServer,
 ) -> None:
-    meter = CallMeter()
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered()
     gen = generator(server)
     gen.bind_meter(meter, "generator")  # type: ignore[attr-defined]
     server.unauthorized(f"Incorrect API key provided: {SECRET}.")  # a server that echoes it
@@ -325,9 +276,7 @@ def test_an_answer_without_image_data_is_a_model_output_error(
 def test_every_image_call_is_metered_as_the_generator_and_the_budget_stops_the_next(
     server: FakeOpenAIImagesServer, tmp_path: Path
 ) -> None:
-    meter = CallMeter(budget=1)
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered(budget=1)
     gen = generator(server)
     gen.base_dir = tmp_path  # type: ignore[attr-defined]
     gen.bind_meter(meter, "generator")  # type: ignore[attr-defined]

@@ -7,9 +7,9 @@ answer, and what the SDK actually sent over the wire.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
+from api_clients import gemini_key, metered, quick, served
 from fakes.gemini_server import (
     FakeGeminiServer,
     inline_images,
@@ -28,7 +28,7 @@ from storyviz.errors import (
     ProviderError,
     RefusalError,
 )
-from storyviz.metering import CallMeter, LLMCall
+from storyviz.metering import CallMeter
 from storyviz.providers.base import ChatMessage, ChatModel, ImagePart
 from storyviz.providers.gemini_chat import GeminiChat, gemini_chat_from_spec
 from storyviz.registry import parse_backend
@@ -52,23 +52,14 @@ class MiniPlan(BaseModel):
 PLAN = MiniPlan(title="Mia and Bolt", characters=[Look(name="Mia", hair="red")])
 
 
-@pytest.fixture(autouse=True)
-def _api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GEMINI_API_KEY", SECRET)
-    for name in ("GOOGLE_API_KEY", "GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeGeminiServer]:
-    with FakeGeminiServer() as fake:
-        yield fake
+_api_key = gemini_key(SECRET)
+server = served(FakeGeminiServer)
 
 
 def gemini(server: FakeGeminiServer, **options: object) -> GeminiChat:
     """A client for the fake; quick by default (no retries, 2 s timeout)."""
-    settings: dict[str, object] = {"timeout": 2, "max_retries": 0, **options}
-    return gemini_chat_from_spec(parse_backend(server.backend("gemini-2.5-flash", **settings)))
+    backend = server.backend("gemini-2.5-flash", **quick(2, options))
+    return gemini_chat_from_spec(parse_backend(backend))
 
 
 def ask(client: GeminiChat, text: str = "Plan this story.") -> MiniPlan:
@@ -234,9 +225,7 @@ def test_a_server_that_is_not_there_is_named_in_the_error() -> None:
 def test_a_refused_key_is_an_auth_error_naming_the_variables_and_never_the_key(
     server: FakeGeminiServer,
 ) -> None:
-    meter = CallMeter()
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered()
     client = gemini(server)
     client.bind_meter(meter, "auditor")
     server.unauthorized()
@@ -258,9 +247,7 @@ def test_a_refused_key_is_an_auth_error_naming_the_variables_and_never_the_key(
 def test_every_call_is_reserved_and_recorded_and_the_budget_stops_before_sending(
     server: FakeGeminiServer,
 ) -> None:
-    meter = CallMeter(budget=2)
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered(budget=2)
     client = gemini(server)
     client.bind_meter(meter, "planner")
     server.answer(PLAN, usage=(100, 20))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 
 import pytest
+from api_clients import metered, openai_key, quick, served
 from fakes.openai_server import FakeOpenAIServer, image_urls, message_text, schema_name
 from pydantic import BaseModel
 
@@ -22,7 +22,7 @@ from storyviz.errors import (
     ProviderError,
     RefusalError,
 )
-from storyviz.metering import CallMeter, LLMCall
+from storyviz.metering import CallMeter
 from storyviz.providers.base import ChatMessage, ChatModel, ImagePart
 from storyviz.providers.openai_chat import FALLBACK_NOTE, OpenAIChat, openai_chat_from_spec
 from storyviz.registry import parse_backend
@@ -44,22 +44,13 @@ class MiniPlan(BaseModel):
 PLAN = MiniPlan(title="Mia and Bolt", characters=[Look(name="Mia", hair="red")])
 
 
-@pytest.fixture(autouse=True)
-def _api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
+_api_key = openai_key(SECRET)
+server = served(FakeOpenAIServer)
 
 
 def compat(server: FakeOpenAIServer, **options: object) -> OpenAIChat:
     """An openai-compat client for the fake; quick by default (no retries, 2 s timeout)."""
-    settings: dict[str, object] = {"timeout": 2, "max_retries": 0, **options}
-    return openai_chat_from_spec(parse_backend(server.backend("m", **settings)))
+    return openai_chat_from_spec(parse_backend(server.backend("m", **quick(2, options))))
 
 
 def ask(client: OpenAIChat, text: str = "Plan this story.") -> MiniPlan:
@@ -233,9 +224,7 @@ def test_a_server_that_is_not_there_is_named_in_the_error() -> None:
 def test_a_refused_key_is_an_auth_error_naming_the_variable_and_never_the_key(
     server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    meter = CallMeter()
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered()
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     client = openai_chat_from_spec(parse_backend("openai:gpt-4.1-mini"))
     client.bind_meter(meter, "planner")
@@ -325,9 +314,7 @@ def test_openai_itself_does_not_fall_back(
 def test_every_call_is_reserved_and_recorded_and_the_budget_stops_before_sending(
     server: FakeOpenAIServer,
 ) -> None:
-    meter = CallMeter(budget=2)
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered(budget=2)
     client = compat(server)
     client.bind_meter(meter, "planner")
     server.answer(PLAN, usage=(100, 20))
@@ -354,9 +341,7 @@ def test_every_call_is_reserved_and_recorded_and_the_budget_stops_before_sending
 
 
 def test_a_fallback_is_one_metered_call_with_its_note(server: FakeOpenAIServer) -> None:
-    meter = CallMeter()
-    calls: list[LLMCall] = []
-    meter.subscribe(calls.append)
+    meter, calls = metered()
     client = compat(server)
     client.bind_meter(meter, "auditor")
     server.reject_json_schema()
