@@ -9,14 +9,13 @@ docs/consistency.md.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from storyviz import anatomy
 from storyviz.colors import delta_e, rgb_to_lab
@@ -28,11 +27,11 @@ from .color_findings import (
     Measurement,
     attribute_finding,
     missing_finding,
-    unreadable_finding,
 )
 from .color_measure import median_colour, shares_near, visible_pixels, visible_share
 from .color_presence import judge_presence
 from .color_thresholds import Thresholds
+from .panel_audits import audit_each, scored_audit
 
 MIN_REGION_SIDE = 3
 """Pixels; a thinner colour region is mostly outline (eyes of a small figure, a thin scarf), so
@@ -61,18 +60,12 @@ class ColorAuditor:
         self.spec = str(spec)
 
     def audit(self, items: Sequence[AuditItem]) -> list[PanelAudit]:
-        return [self._audit_panel(item) for item in items]
+        return audit_each(items, _load, self._audit_panel, self.spec)
 
-    def _audit_panel(self, item: AuditItem) -> PanelAudit:
-        panel_id, version = item.panel.id, item.version
-        ids = (f"{panel_id}-v{version}-f{n}" for n in itertools.count(1))
-        try:
-            image = _load(Path(item.image_path))
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            finding = unreadable_finding(next(ids), panel_id, str(exc), self.spec)
-            return PanelAudit(
-                panel_id=panel_id, version=version, score=0.0, findings=[finding], auditor=self.spec
-            )
+    def _audit_panel(
+        self, item: AuditItem, image: NDArray[np.uint8], ids: Iterator[str]
+    ) -> PanelAudit:
+        panel_id = item.panel.id
         sheets = {sheet.id: sheet for sheet in item.characters}
         aspect = image.shape[1] / image.shape[0]
         cast = item.panel.cast
@@ -87,15 +80,7 @@ class ColorAuditor:
             verdict = self._judge(image, member, sheet, in_front, aspect, panel_id, ids)
             findings.extend(verdict.findings)
             scores[sheet.id] = round(min(scores.get(sheet.id, 1.0), verdict.score), 4)
-        score = round(sum(scores.values()) / len(scores), 4) if scores else 1.0
-        return PanelAudit(
-            panel_id=panel_id,
-            version=version,
-            score=score,
-            character_scores=scores,
-            findings=findings,
-            auditor=self.spec,
-        )
+        return scored_audit(item, scores, findings, self.spec)
 
     def _judge(
         self,

@@ -114,15 +114,3 @@ def missing_finding(
         suggestion=f"draw {sheet.name} ({wanted}) in the cast box",
         auditor=auditor,
     )
-
-
-def unreadable_finding(finding_id: str, panel_id: str, reason: str, auditor: str) -> Finding:
-    return Finding(
-        id=finding_id,
-        panel_id=panel_id,
-        kind="artifact",
-        severity="critical",
-        evidence=f"the panel image cannot be read: {reason}",
-        suggestion="render the panel again",
-        auditor=auditor,
-    )

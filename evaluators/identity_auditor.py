@@ -12,9 +12,8 @@ evidence. Thresholds and their reasons: docs/evaluation.md.
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,9 +25,9 @@ from PIL import Image, UnidentifiedImageError
 from storyviz.protocols import AuditItem
 from storyviz.schemas import SEVERITY_WEIGHT, Finding, PanelAudit, Severity
 
-from .color_findings import unreadable_finding
 from .identity_embed import Embedder, cosine
 from .identity_locate import Detector, Located, crop, locate
+from .panel_audits import audit_each, scored_audit
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -75,18 +74,10 @@ class IdentityAuditor:
     _references: dict[Path, NDArray[np.float32]] = field(default_factory=dict)
 
     def audit(self, items: Sequence[AuditItem]) -> list[PanelAudit]:
-        return [self._audit_panel(item) for item in items]
+        return audit_each(items, _open, self._audit_panel, self.spec)
 
-    def _audit_panel(self, item: AuditItem) -> PanelAudit:
+    def _audit_panel(self, item: AuditItem, image: PILImage, ids: Iterator[str]) -> PanelAudit:
         panel_id, version = item.panel.id, item.version
-        ids = (f"{panel_id}-v{version}-f{n}" for n in itertools.count(1))
-        try:
-            image = _open(Path(item.image_path))
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            finding = unreadable_finding(next(ids), panel_id, str(exc), self.spec)
-            return PanelAudit(
-                panel_id=panel_id, version=version, score=0.0, findings=[finding], auditor=self.spec
-            )
         sheets = {sheet.id: sheet for sheet in item.characters}
         cast = [(m, sheets[m.character_id]) for m in item.panel.cast if m.character_id in sheets]
         judged = [(m, s) for m, s in cast if self._reference(item, s.id) is not None]
@@ -111,15 +102,7 @@ class IdentityAuditor:
                                               severity, located))  # fmt: skip
                 score = round(1.0 - SEVERITY_WEIGHT[severity], 4)
             scores[sheet.id] = min(scores.get(sheet.id, 1.0), score)
-        score = round(sum(scores.values()) / len(scores), 4) if scores else 1.0
-        return PanelAudit(
-            panel_id=panel_id,
-            version=version,
-            score=score,
-            character_scores=scores,
-            findings=findings,
-            auditor=self.spec,
-        )
+        return scored_audit(item, scores, findings, self.spec)
 
     def _finding(
         self,
