@@ -7,6 +7,8 @@ OWL-ViT hub id or folder; without it the plan's cast box is cropped), ``detector
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from storyviz.errors import BackendError
 from storyviz.registry import BackendSpec
 
@@ -26,26 +28,37 @@ with ``?threshold=``; docs/evaluation.md."""
 _AUDITOR_OPTIONS = {"threshold", "detector", "detector_threshold", "device"}
 
 
-def clip_auditor(spec: BackendSpec) -> IdentityAuditor:
-    from .clip_embedder import OPTIONS as CLIP_OPTIONS
-    from .clip_embedder import ClipEmbedder
+class _EmbedderType(Protocol):
+    def __call__(self, spec: BackendSpec, *, allowed: frozenset[str]) -> Embedder: ...
 
-    _needs_model(spec, "clip:ViT-B-32?pretrained=laion2b_s34b_b79k")
-    allowed = frozenset(CLIP_OPTIONS | _AUDITOR_OPTIONS)
-    spec.check_options(allowed)
-    threshold = _threshold(spec)
-    return _auditor(spec, ClipEmbedder(spec, allowed=allowed), threshold)
+
+def clip_auditor(spec: BackendSpec) -> IdentityAuditor:
+    from .clip_embedder import OPTIONS, ClipEmbedder
+
+    return _auditor(spec, ClipEmbedder, OPTIONS, "clip:ViT-B-32?pretrained=laion2b_s34b_b79k")
 
 
 def dino_auditor(spec: BackendSpec) -> IdentityAuditor:
-    from .dino_embedder import OPTIONS as DINO_OPTIONS
-    from .dino_embedder import DinoEmbedder
+    from .dino_embedder import OPTIONS, DinoEmbedder
 
-    _needs_model(spec, "dino:facebook/dinov2-small")
-    allowed = frozenset(DINO_OPTIONS | _AUDITOR_OPTIONS)
+    return _auditor(spec, DinoEmbedder, OPTIONS, "dino:facebook/dinov2-small")
+
+
+def _auditor(
+    spec: BackendSpec, embedder: _EmbedderType, options: frozenset[str], example: str
+) -> IdentityAuditor:
+    """The auditor around `embedder`; the model, options and threshold are checked before the
+    embedder is built, so a mistyped backend string fails before any weights are loaded."""
+    _needs_model(spec, example)
+    allowed = frozenset(options | _AUDITOR_OPTIONS)
     spec.check_options(allowed)
     threshold = _threshold(spec)
-    return _auditor(spec, DinoEmbedder(spec, allowed=allowed), threshold)
+    return IdentityAuditor(
+        embedder=embedder(spec, allowed=allowed),
+        threshold=threshold,
+        spec=str(spec),
+        detector=build_detector(spec),
+    )
 
 
 def _threshold(spec: BackendSpec) -> float:
@@ -53,15 +66,6 @@ def _threshold(spec: BackendSpec) -> float:
     if not 0.0 <= threshold <= 1.0:
         raise BackendError(f"backend {spec.name!r}: threshold must be within 0..1, got {threshold}")
     return threshold
-
-
-def _auditor(spec: BackendSpec, embedder: Embedder, threshold: float) -> IdentityAuditor:
-    return IdentityAuditor(
-        embedder=embedder,
-        threshold=threshold,
-        spec=str(spec),
-        detector=build_detector(spec),
-    )
 
 
 def build_detector(spec: BackendSpec) -> Detector | None:
