@@ -29,8 +29,8 @@ from urllib.parse import urlencode
 
 from PIL import Image
 
-from . import RecordedRequest, Reply, ScriptedServer
-from .openai_server import error_reply
+from . import RecordedRequest, Reply
+from .openai_server import OpenAIDialect, error_reply
 
 DEFAULT_USAGE = (50, 4160)  # input, output tokens: gpt-image-1, 1024x1024 at low quality-ish
 DEFAULT_COLOR = (40, 160, 90)
@@ -121,17 +121,15 @@ def images_response(
     return body
 
 
-class FakeOpenAIImagesServer(ScriptedServer):
+class FakeOpenAIImagesServer(OpenAIDialect):
     """Speaks the Images API's generations and edits; draws a solid colour unless scripted."""
+
+    rate_limit_message = "Rate limit reached for images per minute."
 
     def __init__(self, *, color: tuple[int, int, int] = DEFAULT_COLOR, **kw: Any) -> None:
         super().__init__(**kw)
         self.color = color
         self.respond_with(lambda body: png(parse_size(body.get("size")), self.color))
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
 
     def backend(self, model: str = "gpt-image-1", **options: object) -> str:
         """The storyviz backend string, e.g. ``backend("gpt-image-1", quality="low")``."""
@@ -154,9 +152,6 @@ class FakeOpenAIImagesServer(ScriptedServer):
         assert isinstance(answer, bytes), "an images responder returns PNG bytes or a Reply"
         size = (request.body or {}).get("size") or ""
         return Reply(200, images_response([answer], size=size))
-
-    def error(self, status: int, message: str, **extra: Any) -> Reply:
-        return error_reply(status, message, **extra)
 
     # -- scripting helpers (each enqueues; `times` repeats it) -------------------------------------
 
@@ -189,25 +184,3 @@ class FakeOpenAIImagesServer(ScriptedServer):
         """A dall-e style answer: a URL to fetch, no image data."""
         body = {"created": int(time.time()), "data": [{"url": "https://example.invalid/a.png"}]}
         self.enqueue(Reply(200, body))
-
-    def rate_limit(self, retry_after: float | None = 1, *, times: int = 1) -> None:
-        """429 with `Retry-After` (seconds) when given."""
-        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        reply = error_reply(
-            429,
-            "Rate limit reached for images per minute.",
-            type="requests",
-            code="rate_limit_exceeded",
-            headers=headers,
-        )
-        self.enqueue(reply, times=times)
-
-    def fail(self, status: int = 500, *, times: int = 1, retry_after: float | None = None) -> None:
-        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        self.enqueue(
-            error_reply(status, "The server had an error", type="server_error", headers=headers),
-            times=times,
-        )
-
-    def unauthorized(self, message: str = "Incorrect API key provided.") -> None:
-        self.enqueue(error_reply(401, message, code="invalid_api_key"))

@@ -121,14 +121,55 @@ def image_urls(body: Mapping[str, Any]) -> list[str]:
     return urls
 
 
-class FakeOpenAIServer(ScriptedServer):
-    """Speaks the Chat Completions API on `/v1/chat/completions`."""
+class OpenAIDialect(ScriptedServer):
+    """What every fake OpenAI endpoint (chat here, images in openai_images.py) shares: the
+    ``/v1`` base URL and the API's error replies, so the SDK's retries and error handling meet
+    the same wire format whichever endpoint a test drives."""
 
-    path = "/v1/chat/completions"
+    rate_limit_message = "Rate limit reached for requests. Please try again later."
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
+
+    def error(self, status: int, message: str, **extra: Any) -> Reply:
+        return error_reply(status, message, **extra)
+
+    def rate_limit(self, retry_after: float | None = 1, *, times: int = 1) -> None:
+        """429 with `Retry-After` (seconds) when given."""
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        reply = error_reply(
+            429,
+            self.rate_limit_message,
+            type="requests",
+            code="rate_limit_exceeded",
+            headers=headers,
+        )
+        self.enqueue(reply, times=times)
+
+    def fail(
+        self,
+        status: int = 500,
+        message: str = "The server had an error",
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        """A server error (500 by default) `times` times; `retry_after` (s) keeps retries quick."""
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        self.enqueue(
+            error_reply(status, message, type="server_error", headers=headers), times=times
+        )
+
+    def unauthorized(self, message: str = "Incorrect API key provided.") -> None:
+        """401 invalid_api_key."""
+        self.enqueue(error_reply(401, message, code="invalid_api_key"))
+
+
+class FakeOpenAIServer(OpenAIDialect):
+    """Speaks the Chat Completions API on `/v1/chat/completions`."""
+
+    path = "/v1/chat/completions"
 
     def backend(self, model: str = DEFAULT_MODEL, **options: object) -> str:
         """The storyviz backend string for this server, e.g. ``backend("m", timeout=1)``."""
@@ -143,9 +184,6 @@ class FakeOpenAIServer(ScriptedServer):
             return answer
         model = str((request.body or {}).get("model", DEFAULT_MODEL))
         return Reply(200, completion(as_content(answer), model=model))
-
-    def error(self, status: int, message: str, **extra: Any) -> Reply:
-        return error_reply(status, message, **extra)
 
     # -- scripting helpers (each enqueues; `times` repeats it) -------------------------------------
 
@@ -177,32 +215,6 @@ class FakeOpenAIServer(ScriptedServer):
         """An answer cut off at the token limit (`finish_reason: length`)."""
         self.enqueue(Reply(200, completion(text, finish_reason="length")))
 
-    def rate_limit(self, retry_after: float | None = 1, *, times: int = 1) -> None:
-        """429 with `Retry-After` (seconds) when given."""
-        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        reply = error_reply(
-            429,
-            "Rate limit reached for requests. Please try again later.",
-            type="requests",
-            code="rate_limit_exceeded",
-            headers=headers,
-        )
-        self.enqueue(reply, times=times)
-
-    def fail(
-        self,
-        status: int = 500,
-        message: str = "The server had an error",
-        *,
-        times: int = 1,
-        retry_after: float | None = None,
-    ) -> None:
-        """A server error (500 by default) `times` times; `retry_after` (s) keeps retries quick."""
-        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        self.enqueue(
-            error_reply(status, message, type="server_error", headers=headers), times=times
-        )
-
     def slow(self, seconds: float, answer: object = None) -> None:
         """A good answer sent only after `seconds` (past a client's timeout)."""
         self.answer({} if answer is None else answer, delay=seconds)
@@ -212,7 +224,3 @@ class FakeOpenAIServer(ScriptedServer):
     ) -> None:
         """A 400 as a server without structured outputs gives (Ollama, older vLLM, llama.cpp)."""
         self.enqueue(error_reply(400, message, param="response_format"))
-
-    def unauthorized(self, message: str = "Incorrect API key provided.") -> None:
-        """401 invalid_api_key."""
-        self.enqueue(error_reply(401, message, code="invalid_api_key"))
