@@ -137,3 +137,5 @@ def test_a_run_without_a_cyrillic_font_records_a_warning(
     assert outcome.status == "completed"  # the comic is still made, and says what is wrong
     warnings = [e for e in Run(Path(outcome.run_dir)).events() if e.event == "warning"]
     assert len(warnings) == 1 and "no font for Cyrillic" in warnings[0].detail["message"]
+    report = (Path(outcome.run_dir) / "report.html").read_text()
+    assert "warning: no font for Cyrillic" in report  # a reader of the report sees it too
