@@ -20,9 +20,8 @@ Finding ids and scores follow the offline auditor; see vlm_scoring for the panel
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +34,7 @@ from storyviz.protocols import AuditItem
 from storyviz.providers.base import ChatMessage, ChatModel, ChatResult, ImagePart
 from storyviz.schemas import Finding, PanelAudit
 
+from .panel_audits import finding_ids
 from .vlm_batches import Batch, plan_batches, solo
 from .vlm_findings import (
     no_verdict_finding,
@@ -201,7 +201,7 @@ class VLMAuditor:
             )
 
     def _mapped(self, item: AuditItem, verdict: PanelVerdict) -> PanelAudit:
-        mapped = verdict_findings(item, verdict, _ids(item), self.spec)
+        mapped = verdict_findings(item, verdict, finding_ids(item), self.spec)
         self._note(*mapped.notes)
         return panel_audit(item, mapped.findings, self.spec)
 
@@ -213,7 +213,7 @@ class VLMAuditor:
         return self._special(item, no_verdict_finding, reason)
 
     def _special(self, item: AuditItem, make: _FindingMaker, reason: str) -> PanelAudit:
-        finding = make(next(_ids(item)), item, reason, self.spec)
+        finding = make(next(finding_ids(item)), item, reason, self.spec)
         return panel_audit(item, [finding], self.spec, judged=False)
 
     def _note(self, *notes: str) -> None:
@@ -224,10 +224,6 @@ class VLMAuditor:
 
 class _FindingMaker(Protocol):
     def __call__(self, finding_id: str, item: AuditItem, reason: str, auditor: str) -> Finding: ...
-
-
-def _ids(item: AuditItem) -> Iterator[str]:
-    return (f"{item.panel.id}-v{item.version}-f{n}" for n in itertools.count(1))
 
 
 def _unusable(exc: ModelOutputError) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from storyviz.protocols import AuditItem
 from storyviz.schemas import Box, CharacterSheet, Finding, Severity
 
+from .panel_audits import unreadable_finding as panel_unreadable
 from .vlm_reading import NEEDS_CHARACTER, character_resolver, resolve_character
 from .vlm_schema import ObservedFinding, PanelVerdict
 
@@ -170,12 +171,5 @@ def refusal_finding(finding_id: str, item: AuditItem, reason: str, auditor: str)
 
 
 def unreadable_finding(finding_id: str, item: AuditItem, reason: str, auditor: str) -> Finding:
-    return Finding(
-        id=finding_id,
-        panel_id=item.panel.id,
-        kind="artifact",
-        severity="critical",
-        evidence=f"the panel image cannot be read: {reason}",
-        suggestion="render the panel again",
-        auditor=auditor,
-    )
+    """The shared unreadable-panel finding, in the shape the VLM auditor's finding makers take."""
+    return panel_unreadable(finding_id, item.panel.id, reason, auditor)
