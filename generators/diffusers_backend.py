@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,8 @@ class DiffusersGenerator:
             adapter = adapter_call(request, width, height, self.settings.ip_scale, base)
             call.update(adapter.arguments)
 
-        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, adapter, regional)
+        setup = partial(_shared_unet, pipe, adapter, regional)
+        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, setup)
         image = to_pil(pixels)
         if original is not None and mask is not None:
             image = keep_outside(original, image, mask)
@@ -225,18 +228,13 @@ class DiffusersGenerator:
 
     # -- running it ----------------------------------------------------------------------------
     def _render_checked(
-        self,
-        pipe: Any,
-        call: dict[str, Any],
-        seed: int,
-        adapter: AdapterCall | None = None,
-        regional: RegionalAttnProcessor | None = None,
+        self, pipe: Any, call: dict[str, Any], seed: int, setup: UnetSetup = nullcontext
     ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
         """Run, and re-run with derived seeds while the output is NaN, black or blanked."""
         reseeded: list[dict[str, Any]] = []
         for attempt in range(MAX_RESEEDS + 1):
             current = seed if attempt == 0 else stable_seed("diffusers-reseed", seed, attempt)
-            output = self._call(pipe, call, current, adapter, regional)
+            output = self._call(pipe, call, current, setup)
             pixels = np.asarray(output.images[0], dtype=np.float32)
             reason = broken_reason(pixels, getattr(output, "nsfw_content_detected", None))
             if reason is None:
@@ -249,24 +247,14 @@ class DiffusersGenerator:
         )
 
     def _call(
-        self,
-        pipe: Any,
-        call: dict[str, Any],
-        seed: int,
-        adapter: AdapterCall | None = None,
-        regional: RegionalAttnProcessor | None = None,
+        self, pipe: Any, call: dict[str, Any], seed: int, setup: UnetSetup = nullcontext
     ) -> Any:
         # A CPU generator gives the same initial noise on cuda, mps and cpu (diffusers' own advice
         # for reproducibility); the pipeline moves the noise to its device.
         generator = torch.Generator(device="cpu").manual_seed(seed)
         try:
-            with self.loaded.render_lock, torch.inference_mode():
-                if adapter is not None:  # the scale lives in the shared UNet: set it per call
-                    pipe.set_ip_adapter_scale(adapter.scale)
-                if regional is None:
-                    return pipe(**call, generator=generator)
-                with regional_attention(pipe.unet, regional):
-                    return pipe(**call, generator=generator)
+            with self.loaded.render_lock, torch.inference_mode(), setup():
+                return pipe(**call, generator=generator)
         except torch.OutOfMemoryError:
             raise self._oom() from None
         except RuntimeError as exc:
@@ -295,6 +283,24 @@ class DiffusersGenerator:
             return kwargs
 
         return on_step_end
+
+
+UnetSetup = Callable[[], AbstractContextManager[Any]]
+"""What one call needs of the UNet every pipeline on these weights shares, entered under the
+render lock so concurrent renders never see each other's settings."""
+
+
+@contextmanager
+def _shared_unet(
+    pipe: Any, adapter: AdapterCall | None, regional: RegionalAttnProcessor | None
+) -> Iterator[None]:
+    if adapter is not None:  # the adapter's scale lives in the UNet's attention processors
+        pipe.set_ip_adapter_scale(adapter.scale)
+    if regional is None:
+        yield
+        return
+    with regional_attention(pipe.unet, regional):
+        yield
 
 
 def _unit(strength: float) -> float:
