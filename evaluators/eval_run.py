@@ -12,7 +12,6 @@ which can see absence but never an extra figure.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from storyviz.errors import InputError, RunStoreError
 from storyviz.protocols import AuditItem
-from storyviz.run_store import AUDIT_FILE, PLAN_FILE
+from storyviz.run_store import PLAN_FILE, panel_files, read_audit
 from storyviz.schemas import AuditLog, StoryPlan, utc_now
 
 from .eval_metrics import NEAR_COPY, copy_paste, mean, mean_pairwise, onstage_count_score
@@ -57,7 +56,7 @@ def evaluate_run(
     """Every metric for the run's current panels, as the JSON written to eval.json."""
     plan = _plan(run_dir)
     sheets = {c.id: c for c in plan.characters}
-    audit = _audit(run_dir)
+    audit = read_audit(run_dir)
     panels = _panels(run_dir, plan, audit)
     references = _references(run_dir, plan, audit)
     ref_vectors = dict(zip(references, embedder.embed(list(references.values())), strict=True))
@@ -176,29 +175,11 @@ def _plan(run_dir: Path) -> StoryPlan:
         raise RunStoreError(f"run {run_dir.name}: {PLAN_FILE} is damaged ({exc})") from None
 
 
-def _audit(run_dir: Path) -> AuditLog | None:
-    try:
-        return AuditLog.model_validate(json.loads((run_dir / AUDIT_FILE).read_text("utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
 def _panels(run_dir: Path, plan: StoryPlan, audit: AuditLog | None) -> list[_Panel]:
     """The current version of each panel that has a readable image, in plan order."""
     found: list[_Panel] = []
     for spec in plan.panels:
-        candidates: list[tuple[int, Path]] = []
-        if audit is not None and spec.id in audit.current:
-            version = audit.current[spec.id]
-            candidates += [(version, run_dir / v.path) for v in audit.versions.get(spec.id, [])
-                           if v.version == version]  # fmt: skip
-        files = sorted(
-            (int(f.stem.rsplit("_v", 1)[-1]), f)
-            for f in (run_dir / "panels").glob(f"{spec.id}_v*.png")
-            if f.stem.rsplit("_v", 1)[-1].isdigit()
-        )
-        candidates += list(reversed(files))
-        for version, path in candidates:
+        for version, path in panel_files(run_dir, spec.id, audit):
             image = _open(path)
             if image is not None:
                 found.append(_Panel(spec.id, version, path, image))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from storyviz.errors import RunNotFoundError, RunStoreError
-from storyviz.schemas import RunEvent, RunManifest, StoryRequest, utc_now
+from storyviz.schemas import AuditLog, RunEvent, RunManifest, StoryRequest, utc_now
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -243,6 +243,32 @@ class RunStore:
             except (ValidationError, OSError):
                 continue
         return sorted(found, key=lambda m: m.created_at, reverse=True)
+
+
+def read_audit(run_dir: Path) -> AuditLog | None:
+    """A run folder's audit.json, or None where there is none yet or it cannot be read."""
+    try:
+        return AuditLog.model_validate(json.loads((run_dir / AUDIT_FILE).read_text("utf-8")))
+    except (OSError, ValueError):
+        return None
+
+
+def panel_files(run_dir: Path, panel_id: str, audit: AuditLog | None) -> list[tuple[int, Path]]:
+    """Where a panel's current image may be, best first, as (version, path): the version
+    audit.json calls current, then every version on disk, newest first. Readers (exports, eval)
+    take the first that is usable, so a run whose audit was never written still shows its
+    panels."""
+    found: list[tuple[int, Path]] = []
+    if audit is not None and panel_id in audit.current:
+        version = audit.current[panel_id]
+        found += [(version, run_dir / v.path) for v in audit.versions.get(panel_id, [])
+                  if v.version == version]  # fmt: skip
+    on_disk = [
+        (int(f.stem.rsplit("_v", 1)[-1]), f)
+        for f in (run_dir / "panels").glob(f"{panel_id}_v*.png")
+        if f.stem.rsplit("_v", 1)[-1].isdigit()
+    ]
+    return found + sorted(on_disk, reverse=True)
 
 
 def process_alive(pid: int | None) -> bool:

@@ -8,7 +8,6 @@ export ever packages a comic that is still being drawn.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -19,8 +18,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from storyviz.errors import InputError, RunStoreError
-from storyviz.run_store import AUDIT_FILE, MANIFEST_FILE, PLAN_FILE
-from storyviz.schemas import AuditLog, RunManifest, StoryPlan
+from storyviz.run_store import MANIFEST_FILE, PLAN_FILE, panel_files, read_audit
+from storyviz.schemas import RunManifest, StoryPlan
 
 EXPORTS_DIR = "exports"
 _PAGE_FILE = re.compile(r"^page_(\d+)\.png$")
@@ -109,29 +108,13 @@ def _page_files(run_dir: Path) -> tuple[Path, ...]:
 
 def _current_panels(run_dir: Path, plan: StoryPlan) -> dict[str, Path]:
     """The current version of each panel per audit.json, else the newest file on disk."""
+    audit = read_audit(run_dir)
     found: dict[str, Path] = {}
-    try:
-        audit = AuditLog.model_validate(json.loads((run_dir / AUDIT_FILE).read_text("utf-8")))
-    except (OSError, ValueError):
-        audit = None
     for panel in plan.panels:
-        path: Path | None = None
-        if audit is not None and panel.id in audit.current:
-            version = audit.current[panel.id]
-            for recorded in audit.versions.get(panel.id, []):
-                if recorded.version == version:
-                    path = run_dir / recorded.path
-        if path is None or not path.is_file():
-            candidates = sorted((run_dir / "panels").glob(f"{panel.id}_v*.png"), key=_version)
-            path = candidates[-1] if candidates else None
-        if path is not None and path.is_file():
+        path = next((f for _, f in panel_files(run_dir, panel.id, audit) if f.is_file()), None)
+        if path is not None:
             found[panel.id] = path
     return found
-
-
-def _version(path: Path) -> int:
-    number = path.stem.rsplit("_v", 1)[-1]
-    return int(number) if number.isdigit() else 0
 
 
 def output_path(source: RunSource, out: Path | None, suffix: str) -> Path:
