@@ -102,13 +102,14 @@ class _Progress:
         )
         self.task: Any = None
         self.step_task: Any = None
+        self.started = False
 
     def __enter__(self) -> _Progress:
-        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(None, None, None)
+        if self.started:
+            self.progress.__exit__(None, None, None)
 
     def _line(self, text: str) -> None:
         self.progress.console.print(text)
@@ -125,6 +126,11 @@ class _Progress:
         self.task = self.progress.add_task(description, total=total)
 
     def __call__(self, event: Any) -> None:
+        # The display starts with the first event: an error before the run begins (a bad
+        # backend string) is then the only line on stderr, not a line after an empty display.
+        if not self.started:
+            self.progress.start()
+            self.started = True
         d = event.detail
         if event.event == "started":
             self._line(f"run {d.get('run_id')}")

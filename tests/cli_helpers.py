@@ -38,7 +38,7 @@ def last_json(proc: subprocess.CompletedProcess[str]) -> Any:
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr, proc.stderr
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+    lines = proc.stderr.splitlines()  # exactly one line: no blank line before or after it
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("storyviz: error:"), lines[0]
     for fragment in fragments:
