@@ -2,8 +2,10 @@
 
 The chat and image tests of both providers start the same way: a test key in the environment
 and nothing else that could point the SDK at a real service, a fresh fake server per test, and
-quick settings. Kept here so the four files cannot drift (a base-URL variable cleared in one
-but not another would let a developer's own setting reach the network).
+quick settings. Kept here so the files cannot drift (a base-URL variable cleared in one but not
+another would let a developer's own setting reach the network). The chat tests also share the
+answer they ask for (`MiniPlan`), so a behaviour checked once for both clients
+(test_provider_contract.py) and one checked per client are checked on the same schema.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any, TypeVar
 
 import pytest
 from fakes import ScriptedServer
+from pydantic import BaseModel
 
 from storyviz.metering import CallMeter, LLMCall
+from storyviz.providers.base import ChatMessage, ChatModel
 
 S = TypeVar("S", bound=ScriptedServer)
 
@@ -24,17 +28,42 @@ OPENAI_OTHERS = ("OPENAI_BASE_URL",)
 GEMINI_OTHERS = ("GOOGLE_API_KEY", "GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL")
 
 
+class Look(BaseModel):
+    name: str
+    hair: str
+    colors: dict[str, str] = {}  # what google-genai's own response_schema conversion cannot send
+    box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+
+
+class MiniPlan(BaseModel):
+    title: str
+    characters: list[Look]
+
+
+PLAN = MiniPlan(title="Mia and Bolt", characters=[Look(name="Mia", hair="red")])
+
+
+def ask(client: ChatModel, text: str = "Plan this story.") -> MiniPlan:
+    """One structured call for a MiniPlan, as a test makes it (purpose "test")."""
+    return client.structured([ChatMessage("user", text)], MiniPlan, purpose="test").value
+
+
+def set_key(monkeypatch: pytest.MonkeyPatch, variable: str, secret: str, *cleared: str) -> None:
+    """`secret` in `variable`, every `cleared` unset, for the rest of the test."""
+    monkeypatch.setenv(variable, secret)
+    for name in cleared:
+        monkeypatch.delenv(name, raising=False)
+
+
 def api_key(variable: str, secret: str, *cleared: str) -> Any:
-    """An autouse fixture for a test module: `secret` in `variable`, every `cleared` unset.
+    """An autouse fixture for a test module: `set_key` before each of its tests.
 
     Assign it to a module-level name (``_api_key = openai_key(SECRET)``): pytest finds fixtures
     by the names a module holds."""
 
     @pytest.fixture(autouse=True)
     def _api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv(variable, secret)
-        for name in cleared:
-            monkeypatch.delenv(name, raising=False)
+        set_key(monkeypatch, variable, secret, *cleared)
 
     return _api_key
 
