@@ -93,8 +93,13 @@ class DiffusersGenerator:
             steps = max(steps, math.ceil(1.0 / strength))
         call.update(num_inference_steps=steps, guidance_scale=guidance, output_type="np")
         negative = request.negative_prompt if self.settings.negative else None
-        call.update(self._prompt_arguments(pipe, request.prompt, negative or None, guidance))
-        regional = self._regional(pipe, request, negative or None, guidance, call, width, height)
+        # The tokenizer keeps truncation and padding as state on the backend every pipeline on
+        # these weights shares: encoding takes turns with renders, like the pipeline calls do.
+        with self.loaded.render_lock:
+            call.update(self._prompt_arguments(pipe, request.prompt, negative or None, guidance))
+            regional = self._regional(
+                pipe, request, negative or None, guidance, call, width, height
+            )
         if task != "img2img":  # img2img takes its size from the init image
             call.update(width=width, height=height)
         if self.progress is not None:

@@ -44,8 +44,9 @@ class Loaded:
 
     key: LoadKey
     text2img: Any
-    # A pipeline (its scheduler above all) keeps per-call state, and the derived pipelines share
-    # the scheduler; the graph renders several panels at once, so calls take turns on this lock.
+    # A pipeline (its scheduler above all, and its fast tokenizer's truncation settings) keeps
+    # per-call state, and the derived pipelines share those modules; the graph renders several
+    # panels at once, so calls and prompt encodings take turns on this lock.
     render_lock: threading.Lock = field(default_factory=threading.Lock)
     # Prompt embeddings depend on the text encoder only, which the derived pipelines share too.
     prompts: PromptCache = field(default_factory=PromptCache)

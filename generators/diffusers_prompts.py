@@ -71,7 +71,8 @@ class PromptCache:
     ) -> dict[str, Any] | None:
         """Call arguments replacing ``prompt``/``negative_prompt``, or None: pass them as text.
 
-        Call under ``torch.inference_mode()``. Negatives are encoded whenever guidance > 1, the
+        Call under ``torch.inference_mode()`` and the loaded pipeline's render lock (the
+        tokenizer's settings are shared state). Negatives are encoded whenever guidance > 1, the
         condition every SD/SDXL pipeline uses for classifier-free guidance (an LCM UNet that
         skips guidance anyway just ignores them)."""
         kind = family(pipe)

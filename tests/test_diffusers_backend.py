@@ -454,3 +454,41 @@ def test_a_whole_run_with_the_diffusers_generator(
     assert list((run_dir / "pages").glob("page_*.png"))
     report = (run_dir / "report.html").read_text()
     assert "made by inpaint of v1, region" in report
+
+
+def test_concurrent_renders_never_share_the_tokenizers_settings(
+    make_generator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fast tokenizer keeps truncation and padding as state on the one backend every pipeline
+    on these weights shares, and ``encode_prompt`` tokenizes twice (truncated, then not, to
+    warn). Two renders encoding at once must take turns, or one gets the other's untruncated
+    ids and the text encoder rejects a sequence longer than 77. The real tokenizer is slowed
+    between setting its state and encoding, so an overlap would surely show."""
+    import threading
+    import time as clock
+
+    generator = make_generator()
+    tokenizer_class = type(generator.text2img.tokenizer)
+    original = tokenizer_class.set_truncation_and_padding
+
+    def slow_settings(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        clock.sleep(0.05)
+        return result
+
+    monkeypatch.setattr(tokenizer_class, "set_truncation_and_padding", slow_settings)
+    long_prompt = "a girl with red hair and yellow raincoat in the rain street " * 12
+    errors: list[BaseException] = []
+
+    def render(seed: int) -> None:
+        try:
+            generator.render(request(prompt=long_prompt + str(seed), seed=seed))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render, args=(seed,)) for seed in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
