@@ -23,7 +23,7 @@ from storyviz.consistency import consistency_index, flagged_panels
 from storyviz.masks import box_mask
 from storyviz.metering import llm_costs
 from storyviz.protocols import AuditItem, Auditor, Generator, Planner, Repairer
-from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run
+from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run, drawing_path
 from storyviz.schemas import (
     AuditLog,
     AuditRound,
@@ -89,10 +89,14 @@ def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             continue
         t1 = time.perf_counter()
         request = reference_request(plan, sheet, view.limits["panel_size"])
+        if ctx.run.drawn(request) is not None:  # drawn before a kill the checkpoint missed
+            references[sheet.id] = drawing_path(request)
+            _recovered(ctx.run, "references", request)
+            continue
         with ctx.render_slots:
             result = ctx.generator.render(request)
-        references[sheet.id] = ctx.run.save_reference(sheet.id, result.image)
         seed = int(result.info.get("seed", request.seed))  # a broken output may have been reseeded
+        references[sheet.id] = ctx.run.save_drawing(request, result.image, {"seed": seed})
         ctx.run.emit(
             "reference",
             "references",
@@ -108,16 +112,18 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     job = state["job"]
     request = RenderRequest.model_validate(job["request"])
     repair = RepairAction.model_validate(job["repair"]) if job.get("repair") else None
+    step, event = ("repair", "repaired") if repair else ("render", "rendered")
+    done = ctx.run.drawn(request)
+    if done is not None:  # drawn before a kill the checkpoint missed: taken, not drawn again
+        _recovered(ctx.run, step, request)
+        return {"versions": {request.target_id: [done]}}
     with ctx.render_slots:
         result = ctx.generator.render(request)
-    # The version number comes from the state, so a file already at this path was written by a
-    # render the checkpoint never recorded (a kill between the write and the checkpoint).
-    path = ctx.run.save_panel(request.target_id, request.version, result.image, replace=True)
     seconds = _elapsed(t0)
     version = PanelVersion(
         panel_id=request.target_id,
         version=request.version,
-        path=path,
+        path=drawing_path(request),
         seed=int(result.info.get("seed", request.seed)),  # a broken output may have been reseeded
         prompt=request.prompt,
         backend=ctx.generator.spec,
@@ -132,7 +138,8 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         repair=repair,
         seconds=seconds,
     )
-    step, event = ("repair", "repaired") if repair else ("render", "rendered")
+    record = version.model_dump(mode="json")
+    ctx.run.save_drawing(request, result.image, record)
     ctx.run.emit(
         event,
         step,
@@ -142,9 +149,20 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         detail={"strategy": repair.strategy} if repair else {},
     )
     return {
-        "versions": {request.target_id: [version.model_dump(mode="json")]},
+        "versions": {request.target_id: [record]},
         "timings": {step: seconds},
     }
+
+
+def _recovered(run: Run, step: str, request: RenderRequest) -> None:
+    """Say that a drawing was taken from the run folder, so the log shows the resume's work."""
+    run.emit(
+        "recovered",
+        step,
+        panel_id=request.target_id if request.kind == "panel" else None,
+        version=request.version if request.kind == "panel" else None,
+        detail={"kind": request.kind, "target": request.target_id, "path": drawing_path(request)},
+    )
 
 
 def audit_panels(state: PipelineState, runtime: Ctx) -> dict[str, Any]:

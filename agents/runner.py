@@ -172,15 +172,18 @@ def start_run(
             "prompt_hashes": backends.prompt_hashes(),
         },
     )
-    if on_created:
-        on_created(run)
-    if listener:
-        run.subscribe(listener)
-    run.emit("started", "run", detail={"run_id": run.run_id, "backends": backends.specs()})
-    state = initial_state(settings, request)
-    if seed is not None:
-        state.update(_seeded_state(run, seed))
-    return _execute(run, settings, backends, state, fresh=True)
+    try:  # the store made the folder locked: this process is its one writer until it returns
+        if on_created:
+            on_created(run)
+        if listener:
+            run.subscribe(listener)
+        run.emit("started", "run", detail={"run_id": run.run_id, "backends": backends.specs()})
+        state = initial_state(settings, request)
+        if seed is not None:
+            state.update(_seeded_state(run, seed))
+        return _execute(run, settings, backends, state, fresh=True)
+    finally:
+        run.unlock()
 
 
 def _check_seed(seed: RunSeed, plan: StoryPlan) -> None:
@@ -227,21 +230,33 @@ def resume_run(
     backends: Backends | None = None,
     listener: EventListener | None = None,
 ) -> RunOutcome:
-    """Continue a run from its last checkpoint; finished panels are not rendered again."""
+    """Continue a run from its last checkpoint. No drawing already complete in the run folder
+    is drawn again (see `Run.drawn`), and only one process may write the run: a second resume,
+    or a resume of a run still being drawn, fails at once naming the writer."""
     run = RunStore(settings.runs_dir).open(run_id)
+    run.writer.check_free()  # before building backends (a model load) only to be refused
     manifest = run.manifest()
     if manifest.status == "completed":
-        return outcome(run, run.manifest())
+        return outcome(run, manifest)
     backends = backends or build_backends(settings)
-    if listener:
-        run.subscribe(listener)
-    run.update_manifest(status="running", pid=os.getpid(), error=None)
-    run.emit(
-        "resumed",
-        "run",
-        detail={"previous_status": manifest.status, "backends": backends.specs()},
-    )
-    return _execute(run, settings, backends, initial_state(settings, manifest.request), fresh=False)
+    run.lock()
+    try:
+        manifest = run.manifest()  # as the writer left it, now that none can change it
+        if manifest.status == "completed":
+            return outcome(run, manifest)
+        run.remove_leftovers()
+        if listener:
+            run.subscribe(listener)
+        run.update_manifest(status="running", pid=os.getpid(), error=None)
+        run.emit(
+            "resumed",
+            "run",
+            detail={"previous_status": manifest.status, "backends": backends.specs()},
+        )
+        state = initial_state(settings, manifest.request)
+        return _execute(run, settings, backends, state, fresh=False)
+    finally:
+        run.unlock()
 
 
 def _execute(

@@ -33,6 +33,10 @@ class RunStoreError(StoryvizError):
     """The runs directory cannot be written or a run folder is damaged."""
 
 
+class WriterBusyError(RunStoreError):
+    """Another live process is writing this run folder or chat thread; one writer at a time."""
+
+
 class ProviderError(StoryvizError):
     """A language or vision model service failed after its retries (network, 5xx, timeout)."""
 

@@ -3,10 +3,16 @@
 Every file a run leaves is written here, atomically (temporary file, then rename), so a run that
 is killed never leaves a half-written image or JSON file that looks complete. Panel versions are
 never overwritten once recorded: a repair is a new version.
+
+Only one process writes a run folder at a time (`Run.lock`, an OS lock that a killed writer
+cannot leave behind). Every drawing a generator makes is journalled before its image lands
+(`journal/`, see `Run.save_drawing`), so a resumed run takes a drawing that is already complete
+on disk instead of asking the generator for it again, whatever the checkpoint had time to record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from storyviz.errors import RunNotFoundError, RunStoreError
-from storyviz.schemas import AuditLog, RunEvent, RunManifest, StoryRequest, utc_now
+from storyviz.schemas import AuditLog, RenderRequest, RunEvent, RunManifest, StoryRequest, utc_now
+from storyviz.writer_lock import WriterLock, holder_pid
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -38,6 +45,9 @@ AUDIT_FILE = "audit.json"
 EVENTS_FILE = "events.jsonl"
 REPORT_FILE = "report.html"
 CHECKPOINT_FILE = "checkpoint.sqlite"
+JOURNAL_DIR = "journal"
+LOCK_FILE = ".writer.lock"
+_LEFTOVER = ".*.tmp"  # what _atomic_write_bytes leaves when killed between write and rename
 
 
 def _slug(text: str, words: int = 5) -> str:
@@ -49,6 +59,31 @@ def _slug(text: str, words: int = 5) -> str:
 def new_run_id(story: str, now: datetime | None = None) -> str:
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{_slug(story)}-{secrets.token_hex(2)}"
+
+
+def drawing_path(request: RenderRequest) -> str:
+    """Where the image a request asks for lives in its run folder."""
+    if request.kind == "reference":
+        return f"references/{request.target_id}.png"
+    return f"panels/{request.target_id}_v{request.version}.png"
+
+
+def _journal_path(request: RenderRequest) -> str:
+    if request.kind == "reference":
+        return f"{JOURNAL_DIR}/reference-{request.target_id}.json"
+    return f"{JOURNAL_DIR}/panel-{request.target_id}_v{request.version}.json"
+
+
+def _png(image: Image) -> bytes:
+    from io import BytesIO
+
+    buf = BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -69,6 +104,35 @@ class Run:
         self.run_id = run_dir.name
         self._lock = threading.RLock()
         self._listeners: list[EventListener] = []
+        self.writer = WriterLock(run_dir / LOCK_FILE, f"run {self.run_id}")
+
+    # -- one writer ------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Become the run's one writer, or fail at once naming the process that is."""
+        self.writer.acquire()
+
+    def unlock(self) -> None:
+        self.writer.release()
+
+    def writer_pid(self) -> int | None:
+        """The live process writing this run (0 if it has not said its pid yet), else None."""
+        return self.writer_pid_of(self.dir)
+
+    @staticmethod
+    def writer_pid_of(run_dir: Path) -> int | None:
+        return holder_pid(run_dir / LOCK_FILE)
+
+    def remove_leftovers(self) -> list[Path]:
+        """Delete the temporary files of writes a killed writer never finished. Only the lock
+        holder may call this: a live writer's temporary files look the same."""
+        if not self.writer.held:
+            raise RunStoreError(f"run {self.run_id}: leftovers are removed only by its writer")
+        removed = []
+        for path in self.dir.rglob(_LEFTOVER):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
 
     # -- paths -----------------------------------------------------------------------------
     @property
@@ -99,21 +163,68 @@ class Run:
             return json.load(fh)
 
     def _save_image(self, relative: str, image: Image, *, overwrite: bool) -> str:
-        from io import BytesIO
-
         target = self.dir / relative
         if target.exists() and not overwrite:
             raise RunStoreError(f"refusing to overwrite {target}: panel versions are immutable")
-        buf = BytesIO()
-        image.save(buf, format="PNG", compress_level=1)
-        _atomic_write_bytes(target, buf.getvalue())
+        _atomic_write_bytes(target, _png(image))
         return relative
 
-    def save_panel(
-        self, panel_id: str, version: int, image: Image, *, replace: bool = False
-    ) -> str:
-        """Write ``panels/<panel>_v<N>.png``; ``replace`` only re-does an unrecorded render."""
-        return self._save_image(f"panels/{panel_id}_v{version}.png", image, overwrite=replace)
+    def save_panel(self, panel_id: str, version: int, image: Image) -> str:
+        """Write ``panels/<panel>_v<N>.png`` for a version made elsewhere (a seeded run's)."""
+        return self._save_image(f"panels/{panel_id}_v{version}.png", image, overwrite=False)
+
+    # -- drawings and their journal --------------------------------------------------------
+    def save_drawing(self, request: RenderRequest, image: Image, record: dict[str, Any]) -> str:
+        """Write what a generator drew for ``request`` (at `drawing_path`), with its journal
+        entry: the request's fingerprint, the image's sha256 and ``record`` (what the graph
+        keeps of the drawing). The entry is written first and names the image's hash, so the
+        image's own atomic rename is the moment the drawing counts as done: from then on
+        `drawn` returns ``record`` and a resume never draws it again. A file already at the
+        path was drawn by a process killed before it counted (or for another request), and is
+        replaced."""
+        relative = drawing_path(request)
+        data = _png(image)
+        entry = {
+            "request": self._fingerprint(request),
+            "image": relative,
+            "sha256": _sha256(data),
+            "record": record,
+        }
+        self.write_json(_journal_path(request), entry)
+        _atomic_write_bytes(self.dir / relative, data)
+        return relative
+
+    def drawn(self, request: RenderRequest) -> dict[str, Any] | None:
+        """The record of a drawing of exactly this request that is complete in the folder, or
+        None: no entry, an entry for another request, or an image missing or not the one the
+        entry names (a kill between the entry and the image)."""
+        try:
+            entry = self.read_json(_journal_path(request))
+            if entry["request"] != self._fingerprint(request):
+                return None
+            data = (self.dir / entry["image"]).read_bytes()
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if _sha256(data) != entry.get("sha256"):
+            return None
+        record = entry.get("record")
+        return record if isinstance(record, dict) else None
+
+    def _fingerprint(self, request: RenderRequest) -> str:
+        """A request's identity across processes: its fields, with the repair inputs written
+        into this folder named relative to it (a resume may reach the folder by another
+        path: another working directory, an absolute --runs-dir)."""
+        fields = request.model_dump(mode="json")
+        for name in ("init_image", "mask"):
+            if fields.get(name):
+                fields[name] = self._relative(fields[name])
+        return _sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode())
+
+    def _relative(self, path: str) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.dir.resolve()).as_posix()
+        except (ValueError, OSError):
+            return path
 
     def save_mask(self, panel_id: str, version: int, image: Image) -> str:
         """The mask a repair of ``panel_id`` into ``version`` redraws inside."""
@@ -201,6 +312,8 @@ class RunStore:
         self.root = Path(runs_dir)
 
     def create(self, request: StoryRequest, manifest_fields: dict[str, Any]) -> Run:
+        """A new run folder, locked by this process (`Run.unlock` when done) before anything
+        is written into it."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             run_id = new_run_id(request.story)
@@ -209,12 +322,13 @@ class RunStore:
             probe = run_dir / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
+            run = Run(run_dir)
+            run.lock()
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise RunStoreError(
                 f"cannot write to the runs directory {self.root}: {reason}"
             ) from None
-        run = Run(run_dir)
         run.write_model(REQUEST_FILE, request)
         manifest = RunManifest(run_id=run_id, request=request, pid=os.getpid(), **manifest_fields)
         run.write_model(MANIFEST_FILE, manifest)

@@ -386,3 +386,43 @@ def test_a_chained_auditors_saved_calls_reach_events_manifest_and_report(
     assert (
         "VLM calls saved by the measuring auditor" in (result.run_dir / "report.html").read_text()
     )
+
+
+def test_a_resume_takes_every_finished_drawing_from_the_run_folder_even_without_a_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """The run folder, not the timing of checkpoint writes, says what is drawn: with the whole
+    checkpoint lost, a resume draws nothing again (references, renders, an inpaint repair)."""
+    from storyviz.agents.runner import resume_run
+
+    def backends(generator: ScriptedGenerator) -> Backends:
+        return Backends(
+            planner=ScriptedPlanner(), generator=generator,
+            auditor=ScriptedAuditor({("p02", 1): 0.4}), repairer=InpaintingRepairer(),
+        )  # fmt: skip
+
+    first = ScriptedGenerator()
+    result = start_run(load_settings(runs_dir=tmp_path / "runs"), StoryRequest(story="Mia walks."),
+                       backends=backends(first))  # fmt: skip
+    assert ("panel", "p02", 2) in first.calls
+    run_dir = result.run_dir
+    before = {p.relative_to(run_dir): p.read_bytes() for p in run_dir.rglob("*.png")}
+    (run_dir / "checkpoint.sqlite").unlink()  # as if no write had reached it before a kill
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
+
+    again = ScriptedGenerator()
+    done = resume_run(load_settings(runs_dir=tmp_path / "runs"), run_dir.name,
+                      backends=backends(again))  # fmt: skip
+    assert done.status == "completed"
+    assert again.calls == []
+    assert {p.relative_to(run_dir): p.read_bytes() for p in run_dir.rglob("*.png")} == before
+    log = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    resumed_at = next(i for i, e in enumerate(log) if e["event"] == "resumed")
+    taken = [(e["detail"]["kind"], e["detail"]["target"], e.get("version"))
+             for e in log[resumed_at:] if e["event"] == "recovered"]  # fmt: skip
+    assert sorted(taken, key=str) == sorted(
+        [("reference", "mia", None), ("panel", "p01", 1), ("panel", "p02", 1),
+         ("panel", "p03", 1), ("panel", "p02", 2)], key=str)  # fmt: skip
+    assert json.loads((run_dir / "audit.json").read_text())["current"] == {
+        "p01": 1, "p02": 2, "p03": 1}  # fmt: skip

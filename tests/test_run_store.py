@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storyviz.errors import RunNotFoundError, RunStoreError
-from storyviz.run_store import RunStore, new_run_id, process_alive
-from storyviz.schemas import StoryRequest
+from storyviz.errors import RunNotFoundError, RunStoreError, WriterBusyError
+from storyviz.run_store import RunStore, drawing_path, new_run_id, process_alive
+from storyviz.schemas import RenderRequest, StoryRequest
 
 
 def _store(tmp_path: Path) -> RunStore:
@@ -88,3 +88,119 @@ def test_process_alive() -> None:
     assert process_alive(os.getpid())
     assert not process_alive(None)
     assert not process_alive(2**22 + 12345)
+
+
+# -- the drawing journal: what a resume may take instead of drawing again ----------------------
+def _request(kind: str = "panel", **fields: object) -> RenderRequest:
+    return RenderRequest(kind=kind, target_id="p01" if kind == "panel" else "mia",  # type: ignore[arg-type]
+                         prompt="Mia in the rain", seed=7, **fields)  # fmt: skip
+
+
+def test_a_saved_drawing_is_found_for_its_request_only(tmp_path: Path) -> None:
+    run = _store(tmp_path).create(StoryRequest(story="x"), {})
+    request = _request()
+    assert run.drawn(request) is None
+    path = run.save_drawing(request, Image.new("RGB", (8, 8), "red"), {"seed": 7, "n": 1})
+    assert path == drawing_path(request) == "panels/p01_v1.png"
+    assert run.drawn(request) == {"seed": 7, "n": 1}
+    assert run.drawn(request.model_copy(update={"seed": 8})) is None  # another request
+    assert run.drawn(request.model_copy(update={"version": 2})) is None
+    reference = _request("reference")
+    run.save_drawing(reference, Image.new("RGB", (8, 8), "blue"), {"seed": 1})
+    assert drawing_path(reference) == "references/mia.png"
+    assert run.drawn(reference) == {"seed": 1} and run.drawn(request) == {"seed": 7, "n": 1}
+    assert not list(run.dir.rglob("*.tmp"))
+
+
+def test_a_drawing_whose_image_is_missing_or_not_the_journalled_one_is_drawn_again(
+    tmp_path: Path,
+) -> None:
+    run = _store(tmp_path).create(StoryRequest(story="x"), {})
+    request = _request()
+    run.save_drawing(request, Image.new("RGB", (8, 8), "red"), {"seed": 7})
+    image = run.path("panels/p01_v1.png")
+    whole = image.read_bytes()
+    image.write_bytes(whole[: len(whole) // 2])  # cut short
+    assert run.drawn(request) is None
+    image.unlink()  # killed between the journal entry and the image's rename
+    assert run.drawn(request) is None
+    run.save_drawing(request, Image.new("RGB", (8, 8), "green"), {"seed": 9})  # replaces it
+    assert run.drawn(request) == {"seed": 9}
+    (run.dir / "journal" / "panel-p01_v1.json").write_text("{not json")
+    assert run.drawn(request) is None
+
+
+def test_a_repair_request_is_recognised_however_the_run_folder_is_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = RunStore(Path("runs")).create(StoryRequest(story="x"), {})  # a relative runs dir
+    repair = _request(version=2, init_image=str(run.path("panels/p01_v1.png")),
+                      mask=str(run.path("masks/p01_v2.png")))  # fmt: skip
+    run.save_drawing(repair, Image.new("RGB", (8, 8), "red"), {"seed": 7})
+    again = RunStore(tmp_path / "runs").open(run.run_id)  # absolute, as another shell gives it
+    same = repair.model_copy(update={"init_image": str(again.path("panels/p01_v1.png")),
+                                     "mask": str(again.path("masks/p01_v2.png"))})  # fmt: skip
+    assert same.init_image != repair.init_image
+    assert again.drawn(same) == {"seed": 7}
+
+
+# -- one writer --------------------------------------------------------------------------------
+def test_a_new_run_is_locked_by_its_creator_until_it_lets_go(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    run = store.create(StoryRequest(story="x"), {})
+    assert run.writer_pid() == os.getpid()
+    other = store.open(run.run_id)
+    with pytest.raises(WriterBusyError, match=rf"^run {run.run_id} is being written by process "
+                       rf"{os.getpid()}; wait for it to finish or stop it$"):  # fmt: skip
+        other.lock()
+    with pytest.raises(WriterBusyError):
+        other.writer.check_free()
+    run.unlock()
+    assert run.writer_pid() is None
+    other.lock()
+    assert other.writer_pid() == os.getpid()
+    other.unlock()
+
+
+def test_a_killed_writer_leaves_no_lock(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    store = _store(tmp_path)
+    run = store.create(StoryRequest(story="x"), {})
+    run.unlock()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from storyviz.run_store import Run; "
+         "Run(Path(sys.argv[1])).lock(); print('locked', flush=True); time.sleep(60)",
+         str(run.dir)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert run.writer_pid() == holder.pid
+        with pytest.raises(WriterBusyError, match=f"process {holder.pid}"):
+            run.lock()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert run.writer_pid() is None  # the kernel dropped the flock with the process
+    run.lock()
+    run.unlock()
+
+
+def test_leftover_temporary_files_are_removed_only_by_the_writer(tmp_path: Path) -> None:
+    run = _store(tmp_path).create(StoryRequest(story="x"), {})
+    (run.dir / "panels").mkdir()
+    leftovers = [run.dir / ".manifest.json.99.1.tmp", run.dir / "panels" / ".p01_v1.png.9.9.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    keep = run.dir / "panels" / "p01_v1.png"
+    keep.write_bytes(b"png")
+    other = RunStore(run.dir.parent).open(run.run_id)
+    with pytest.raises(RunStoreError, match="only by its writer"):
+        other.remove_leftovers()
+    assert sorted(run.remove_leftovers()) == sorted(leftovers)
+    assert keep.exists() and not any(p.exists() for p in leftovers)
