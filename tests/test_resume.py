@@ -1,4 +1,9 @@
-"""A run killed mid-render resumes without redoing finished panels and ends like an unbroken run."""
+"""A run killed with SIGKILL at any point resumes without drawing again what it had drawn, and
+ends byte for byte like an unbroken run; one process writes a run at a time.
+
+The kill sweep runs real subprocesses (tests/kill_sweep.py); benchmarks/resume_sweep.py runs the
+same sweep over 12 panels and prints the table.
+"""
 
 from __future__ import annotations
 
@@ -11,99 +16,125 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import STORYVIZ, last_json, storyviz
+from kill_sweep import after_count, events, final_files, kill_run, resume, trial, wait_for
 
 pytestmark = pytest.mark.slow
 
+PANELS = 6
 DRIFT = "sketch?drift=0.5"
 
 
-def _events(run_dir: Path) -> list[dict]:
-    path = run_dir / "events.jsonl"
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import MIA_STORY
+
+    path = tmp_path_factory.mktemp("story") / "story.txt"
+    path.write_text(MIA_STORY)
+    return path
+
+
+def _args(story: Path) -> list[str]:
+    return ["--file", str(story), "--panels", str(PANELS), "--seed", "11"]
+
+
+@pytest.fixture(scope="module")
+def unbroken(story: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """The final files and summary of unbroken runs, without and with drift."""
+    out = {}
+    for generator in ("sketch", DRIFT):
+        runs = tmp_path_factory.mktemp("unbroken")
+        summary = last_json(
+            storyviz("run", *_args(story), "--generator", generator, "--runs-dir", str(runs),
+                     "--json", "-q")
+        )  # fmt: skip
+        out[generator] = {"summary": summary, "files": final_files(Path(summary["run_dir"]))}
     return out
 
 
-def _final_images(run_dir: Path) -> dict[str, bytes]:
-    audit = json.loads((run_dir / "audit.json").read_text())
-    images = {
-        pid: (
-            run_dir / next(v["path"] for v in audit["versions"][pid] if v["version"] == n)
-        ).read_bytes()
-        for pid, n in audit["current"].items()
-    }
-    for page in sorted((run_dir / "pages").glob("*.png")):
-        images[page.name] = page.read_bytes()
-    return images
+@pytest.mark.parametrize(
+    ("generator", "kind", "k"),
+    [("sketch?delay=0.3", "reference", 1)]
+    + [("sketch?delay=0.3", "rendered", k) for k in range(1, PANELS)]
+    + [(f"{DRIFT}&delay=0.3", "repaired", k) for k in (1, 2)],
+)
+def test_a_kill_at_any_point_redraws_nothing(
+    story: Path, unbroken: dict[str, dict], tmp_path: Path, generator: str, kind: str, k: int
+) -> None:
+    result = trial([*_args(story), "--generator", generator], tmp_path / "runs",
+                   after_count(kind, k))  # fmt: skip
+    assert result.at_kill.get(kind, 0) >= k
+    assert result.resume_status == "completed"
+    assert result.redraws == 0, f"the resume drew again {result.redraws} finished drawing(s)"
+    expected = unbroken[DRIFT if "drift" in generator else "sketch"]
+    assert final_files(result.run_dir) == expected["files"]
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    for key in ("panels", "consistency_index", "rounds", "findings", "repairs"):
+        assert manifest[key] == expected["summary"][key], key
 
 
-def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path, mia_story: str) -> None:
-    story = tmp_path / "story.txt"
-    story.write_text(mia_story)
-    common = ["run", "--file", str(story), "--panels", "6", "--seed", "11", "--json", "-q"]
-
-    reference = last_json(
-        storyviz(*common, "--generator", DRIFT, "--runs-dir", str(tmp_path / "a"))
-    )
-
-    runs = tmp_path / "b"
-    env = {**os.environ, "STORYVIZ_MAX_CONCURRENCY": "1"}
-    proc = subprocess.Popen(
-        [*STORYVIZ, *common, "--generator", f"{DRIFT}&delay=0.5", "--runs-dir", str(runs)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    run_dir = None
-    try:
-        while time.monotonic() < deadline:
-            dirs = [p for p in runs.iterdir() if p.is_dir()] if runs.exists() else []
-            if dirs:
-                run_dir = dirs[0]
-                if sum(e["event"] == "rendered" for e in _events(run_dir)) >= 2:
-                    break
-            assert proc.poll() is None, "the run finished before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("the run never rendered two panels")
-        time.sleep(0.15)  # let the checkpoint record the renders that just finished
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert run_dir is not None
-    before = {e["panel_id"] for e in _events(run_dir) if e["event"] == "rendered"}
-    assert 2 <= len(before) < 6
+def test_a_killed_run_lists_as_interrupted_and_resumes_once(story: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    run_dir = kill_run([*_args(story), "--generator", "sketch?delay=0.3"], runs,
+                       after_count("rendered", 2))  # fmt: skip
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "running"  # what it was doing when it died
     listed = last_json(storyviz("runs", "--runs-dir", str(runs), "--json"))
     assert listed[0]["status"] == "interrupted"
 
-    resumed = last_json(
-        storyviz(
-            "resume", run_dir.name, "--runs-dir", str(runs), "--generator", DRIFT, "--json", "-q"
-        )
-    )
-    assert resumed["status"] == "completed"
-
-    events = _events(run_dir)
-    resumed_at = next(i for i, e in enumerate(events) if e["event"] == "resumed")
-    after = [e for e in events[resumed_at:] if e["event"] == "rendered" and e.get("version") == 1]
-    assert not {e["panel_id"] for e in after} & before, "finished panels were rendered again"
-    assert len(after) == 6 - len(before)
-
-    assert (run_dir / "plan.json").read_text() == (
-        Path(reference["run_dir"]) / "plan.json"
-    ).read_text()
-    assert _final_images(run_dir) == _final_images(Path(reference["run_dir"]))
-    for key in ("panels", "consistency_index", "rounds", "findings", "repairs"):
-        assert resumed[key] == reference[key], key
+    leftover = run_dir / "panels" / ".p09_v1.png.4242.1.tmp"  # a write the kill cut short
+    leftover.write_bytes(b"\x89PNG half")
+    assert resume(run_dir)["status"] == "completed"
+    assert not leftover.exists()
+    assert not list(run_dir.rglob(".*.tmp"))
 
     again = last_json(storyviz("resume", run_dir.name, "--runs-dir", str(runs), "--json", "-q"))
     assert again["status"] == "completed"
+    assert sum(e["event"] == "resumed" for e in events(run_dir)) == 1
+
+
+def _start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([*STORYVIZ, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
+def _refused_naming(proc: subprocess.CompletedProcess[str], pid: int) -> None:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert f"process {pid}" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_one_writer_per_run(story: Path, tmp_path: Path) -> None:
+    """A resume of a run being drawn, or a second resume, is refused at once naming the
+    writer's pid; the writer's SIGKILL frees the run (no stale lock)."""
+    runs = tmp_path / "runs"
+    first = _start(["run", *_args(story), "--generator", "sketch?delay=0.4", "--runs-dir",
+                    str(runs), "-q"])  # fmt: skip
+    try:
+        run_dir = wait_for(runs, after_count("rendered", 1), first)
+        t0 = time.monotonic()
+        busy = storyviz("resume", run_dir.name, "--runs-dir", str(runs))
+        assert time.monotonic() - t0 < 20  # refused, not waited for
+        _refused_naming(busy, first.pid)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+
+    rendered = sum(e["event"] == "rendered" for e in events(run_dir))
+    resumer = _start(["resume", run_dir.name, "--runs-dir", str(runs), "--generator",
+                      "sketch?delay=0.4", "-q"])  # fmt: skip
+    try:
+        wait_for(runs, after_count("resumed", 1), resumer)
+        _refused_naming(storyviz("resume", run_dir.name, "--runs-dir", str(runs)), resumer.pid)
+    finally:
+        resumer.send_signal(signal.SIGKILL)
+        resumer.wait()
+    assert sum(e["event"] == "resumed" for e in events(run_dir)) == 1
+
+    done = last_json(storyviz("resume", run_dir.name, "--runs-dir", str(runs), "--json", "-q"))
+    assert done["status"] == "completed"
+    log = events(run_dir)
+    assert sum(e["event"] == "resumed" for e in log) == 2
+    assert sum(e["event"] == "rendered" for e in log) == PANELS  # each panel drawn once
+    assert rendered >= 1
+    assert os.path.exists(run_dir / ".writer.lock")  # the lock file stays; its flock does not
