@@ -14,7 +14,7 @@ from pathlib import Path
 from storyviz.agents.planner.editing import PlanEdit, diff_plans
 from storyviz.agents.runner import CarriedVersion, RunSeed
 from storyviz.errors import RunStoreError
-from storyviz.run_store import AUDIT_FILE, PLAN_FILE
+from storyviz.run_store import AUDIT_FILE, PLAN_FILE, Run
 from storyviz.schemas import AuditLog, PanelVersion, StoryPlan
 
 
@@ -28,7 +28,10 @@ class RenderedRun:
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RenderedRun:
+        """The run as its writer left it; a run another process is drawing right now (a
+        `storyviz resume` from another shell) is refused rather than read half-drawn."""
         folder = Path(run_dir)
+        Run(folder).writer.check_free()
         try:
             plan = StoryPlan.model_validate_json((folder / PLAN_FILE).read_text("utf-8"))
             audit = AuditLog.model_validate_json((folder / AUDIT_FILE).read_text("utf-8"))

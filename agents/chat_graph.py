@@ -20,7 +20,7 @@ from storyviz.agents.chat_carry import RenderedRun, seed_after_edit, seed_redraw
 from storyviz.agents.chat_state import ChatContext, ChatState, Reply, Snapshot
 from storyviz.agents.chat_tables import plan_table
 from storyviz.agents.runner import RunOutcome, RunSeed, start_run
-from storyviz.errors import StoryvizError
+from storyviz.errors import StoryvizError, WriterBusyError
 from storyviz.run_store import REPORT_FILE
 from storyviz.schemas import StoryPlan, StoryRequest
 
@@ -210,6 +210,8 @@ def _previous(state: ChatState) -> tuple[RenderedRun | None, str]:
         return None, ""
     try:
         return RenderedRun.open(str(state["run_dir"])), ""
+    except WriterBusyError:
+        raise  # being drawn elsewhere: not gone, and not to be drawn over
     except StoryvizError:
         return None, f"the last run folder {state['run_dir']} is gone, so every panel is drawn"
 

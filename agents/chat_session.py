@@ -6,8 +6,10 @@
         reply = chat.send("make panel 3 at night")      # only panel 3 drawn again
 
 Threads live in ``<runs-dir>/chats/<thread>.sqlite`` (a LangGraph SQLite checkpointer, one file
-per thread, so a thread is deleted by deleting its file). Opening an existing thread continues
-it with the settings it started with; backend flags given again win, as with `storyviz resume`.
+per thread, so a thread is deleted by deleting its file). One session holds a thread at a time
+(``<thread>.lock``): a second one would interleave its messages into the same state. Opening an
+existing thread continues it with the settings it started with; backend flags given again win,
+as with `storyviz resume`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from storyviz.agents.runner import Backends, build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings
 from storyviz.errors import InputError, RunStoreError
 from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan, StoryRequest
+from storyviz.writer_lock import WriterLock
 
 _SECRET_MARK = "***"
 
@@ -49,6 +52,7 @@ class ChatSession:
         self.thread = thread
         self.settings = settings
         self._conn = conn
+        self._writer: WriterLock | None = None  # set by `open`, released by `close`
         self._graph = build_chat_graph().compile(checkpointer=SqliteSaver(conn))
         self._config: dict[str, Any] = {"configurable": {"thread_id": thread}}
         self._context = ChatContext(settings, backends or build_backends(settings), listener)
@@ -71,21 +75,28 @@ class ChatSession:
         base = load_settings(runs_dir=runs_dir)
         name = thread or new_thread_name()
         path = thread_path(base.runs_dir, name)
+        writer = WriterLock(path.with_suffix(".lock"), f"chat thread {name}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            writer.acquire()  # one session per thread: a second one fails here, naming the first
             conn = sqlite3.connect(path, check_same_thread=False)
             recorded = _recorded_settings(conn, name)
         except (OSError, sqlite3.Error) as exc:
+            writer.release()
             raise RunStoreError(f"cannot open the chat thread {path}: {exc}") from None
         try:
             settings = _settings(recorded, base.runs_dir, overrides)
-            return cls(name, conn, settings, listener, backends)
+            session = cls(name, conn, settings, listener, backends)
         except BaseException:
             conn.close()
+            writer.release()
             raise
+        session._writer = writer
+        return session
 
     # -- the conversation ------------------------------------------------------------------
     def send(self, text: str) -> Reply:
+        self._settle()  # a step an error cut short (a busy run folder) is finished first
         message = parse_message(text)
         values = self.values
         if message.kind == "empty":
@@ -143,6 +154,8 @@ class ChatSession:
 
     def close(self) -> None:
         self._conn.close()
+        if self._writer is not None:
+            self._writer.release()
 
     def __enter__(self) -> ChatSession:
         return self

@@ -267,3 +267,43 @@ def test_a_deleted_run_folder_is_drawn_again_not_a_dead_end(tmp_path: Path) -> N
         again = chat.send("make panel 1 at night")
     assert again.kind == "render" and "is gone, so every panel is drawn" in again.text
     assert again.run_dir and Path(again.run_dir, "report.html").is_file()
+
+
+def test_one_session_per_thread(tmp_path: Path) -> None:
+    import os
+
+    from storyviz.errors import WriterBusyError
+
+    with ChatSession.open("one", runs_dir=tmp_path / "runs") as chat:
+        chat.send("Mia finds a dog.")
+        with pytest.raises(WriterBusyError, match=f"^chat thread one is being written by process "
+                           f"{os.getpid()}; wait for it to finish or stop it$"):  # fmt: skip
+            ChatSession.open("one", runs_dir=tmp_path / "runs")
+        with ChatSession.open("two", runs_dir=tmp_path / "runs") as other:  # others are free
+            assert other.thread == "two"
+    with ChatSession.open("one", runs_dir=tmp_path / "runs") as again:  # closed: free again
+        assert again.plan is not None
+
+
+def test_a_run_being_drawn_elsewhere_is_not_read_or_drawn_over(tmp_path: Path) -> None:
+    from storyviz.errors import WriterBusyError
+    from storyviz.run_store import Run
+
+    with ChatSession.open("busy", runs_dir=tmp_path / "runs") as chat:
+        chat.send("Mia finds a dog. The dog barks.")
+        first = chat.send("yes")
+        assert first.run_dir
+        elsewhere = Run(Path(first.run_dir))
+        elsewhere.lock()  # as a `storyviz resume` of it in another shell would
+        try:
+            with pytest.raises(WriterBusyError, match="is being written by process"):
+                chat.send("make panel 1 at night")
+        finally:
+            elsewhere.unlock()
+        assert run_folders(tmp_path / "runs") == [Path(first.run_dir)]  # nothing drawn over it
+        shown = chat.send("/show 1")  # the cut-short drawing is finished first, from the run
+        assert shown.kind != "error"
+        (new,) = set(run_folders(tmp_path / "runs")) - {Path(first.run_dir)}
+        assert chat.values["run_dir"] == str(new)
+        said = chat.values["messages"][-1]["text"]
+        assert "Redrawn: panel 1 (p01)" in said and "is gone" not in said
