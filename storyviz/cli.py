@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from storyviz.terminal_text import clean_logging, echo
+
 if TYPE_CHECKING:
     from storyviz.agents.runner import RunOutcome
     from storyviz.config import Settings
@@ -57,7 +59,7 @@ MaxLLMCallsOpt = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"storyviz: error: {message}", err=True)
+    echo(f"storyviz: error: {message}", err=True)
     return typer.Exit(code)
 
 
@@ -82,7 +84,6 @@ class _Progress:
     """Turns run events into progress on stderr: a bar per render phase, a line per step."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -91,7 +92,9 @@ class _Progress:
             TimeElapsedColumn,
         )
 
-        self.console = Console(stderr=True, highlight=False)
+        from storyviz.terminal_console import console
+
+        self.console = console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -186,16 +189,16 @@ def _settings(**overrides: Any) -> Settings:
 
 def _print_outcome(result: RunOutcome, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(result.as_json()))
+        echo(json.dumps(result.as_json()))
         return
     ci = "n/a" if result.consistency_index is None else f"{result.consistency_index:.3f}"
-    typer.echo(
+    echo(
         f"{result.status}: {result.panels} panels, consistency index {ci}, "
         f"{result.rounds} repair round(s), {result.findings} findings, {result.repairs} repairs"
     )
-    typer.echo(f"run folder: {result.run_dir}")
+    echo(f"run folder: {result.run_dir}")
     if result.report:
-        typer.echo(f"report:     {result.report}")
+        echo(f"report:     {result.report}")
 
 
 @app.command()
@@ -276,7 +279,7 @@ def run(
 
         text, run_seed, notes = seeded_run(vistorybench, lang, settings)
         for note in notes:
-            typer.echo(f"storyviz: warning: {note}", err=True)
+            echo(f"storyviz: warning: {note}", err=True)
     request = StoryRequest(
         story=text,
         panels=settings.panels,
@@ -297,14 +300,14 @@ def run(
     exported = _export_finished(result, formats)
     _print_outcome(result, as_json)
     for path in exported:
-        typer.echo(f"exported:   {path}", err=as_json)
+        echo(f"exported:   {path}", err=as_json)
 
 
 def _export_finished(result: RunOutcome, formats: list[str]) -> list[Path]:
     if not formats:
         return []
     if result.status != "completed":
-        typer.echo(f"storyviz: warning: not exported: the run is {result.status}", err=True)
+        echo(f"storyviz: warning: not exported: the run is {result.status}", err=True)
         return []
     from storyviz.exports.command import export_finished
 
@@ -378,18 +381,16 @@ def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
             }
         )
     if as_json:
-        typer.echo(json.dumps(rows))
+        echo(json.dumps(rows))
         return
     if not rows:
-        typer.echo(f"no runs in {store.root}")
+        echo(f"no runs in {store.root}")
         return
     width = max(len(r["run_id"]) for r in rows)
-    typer.echo(
-        f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY"
-    )
+    echo(f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY")
     for r in rows:
         ci = "" if r["consistency_index"] is None else f"{r['consistency_index']:.3f}"
-        typer.echo(
+        echo(
             f"{r['run_id']:<{width}}  {r['status']:<11}  {r['panels']:>6}  {ci:>5}  "
             f"{r['created_at'][:16].replace('T', ' '):<16}  {r['story']}"
         )
@@ -408,7 +409,7 @@ def report(
         from storyviz.report import build_report
 
         run.write_text(run.report_path.name, build_report(run.dir))
-    typer.echo(str(run.report_path.resolve()))
+    echo(str(run.report_path.resolve()))
 
 
 @app.command()
@@ -437,7 +438,7 @@ def export(
         page_size=page_size, author=author, width=width,
     )  # fmt: skip
     for path in written:
-        typer.echo(str(path))
+        echo(str(path))
 
 
 @app.command("eval")
@@ -469,7 +470,7 @@ def eval_runs(
         judge=judge,
     )  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(results))
+        echo(json.dumps(results))
         return
     print_tables(results)
 
@@ -509,23 +510,24 @@ def backends() -> None:
     from storyviz.registry import ROLES, known
 
     for role in ROLES:
-        typer.echo(f"{role}:")
+        echo(f"{role}:")
         for name, entry in sorted(known(role).items()):
             extra = f" [extra: {entry.extra}]" if entry.extra else ""
-            typer.echo(f"  {name:<14} {entry.summary}{extra}")
+            echo(f"  {name:<14} {entry.summary}{extra}")
 
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
     from storyviz.errors import StoryvizError
 
+    clean_logging()
     try:
         app()
     except StoryvizError as exc:
-        typer.echo(f"storyviz: error: {exc}", err=True)
+        echo(f"storyviz: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        typer.echo("storyviz: interrupted", err=True)
+        echo("storyviz: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
         # pydantic is imported only by commands that validate input, never for --help
@@ -533,7 +535,7 @@ def main() -> None:
         if pydantic is not None and isinstance(exc, pydantic.ValidationError):
             from storyviz.config import describe_validation_error
 
-            typer.echo(f"storyviz: error: {describe_validation_error(exc)}", err=True)
+            echo(f"storyviz: error: {describe_validation_error(exc)}", err=True)
             sys.exit(EXIT_USAGE)
         raise
 

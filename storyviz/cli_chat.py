@@ -3,7 +3,9 @@
 It only reads lines and draws replies. At a terminal it uses prompt_toolkit (history kept in
 <runs-dir>/chats/.history, Esc then Enter for a new line); with piped input it reads plain lines
 and echoes each one, so a scripted conversation reads like a transcript. Either way a line
-ending in a backslash continues on the next. Progress of a render goes to stderr.
+ending in a backslash continues on the next. Progress of a render goes to stderr. Everything is
+printed through storyviz/terminal_console.py, so what a story or a model says cannot reach the
+terminal as escape sequences.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from storyviz.terminal_console import console
 
 if TYPE_CHECKING:
     from storyviz.agents.chat_state import Reply
@@ -42,8 +46,8 @@ def run_chat(
         from storyviz.agents.chat_session import ChatSession
 
     stdin = stdin or sys.stdin
-    out = Console(highlight=False, soft_wrap=False)
-    progress = Console(stderr=True, highlight=False)
+    out = console(soft_wrap=False)
+    progress = console(stderr=True)
     with ChatSession.open(
         thread, runs_dir=runs_dir, listener=_listener(progress), **overrides
     ) as chat:

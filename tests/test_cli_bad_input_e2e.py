@@ -1,0 +1,51 @@
+"""Hostile input through the real entry point, a representative few of
+tests/test_cli_bad_input.py: nothing a story says reaches the terminal as an escape sequence or
+control character."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_one_line_error, last_json, storyviz
+
+pytestmark = pytest.mark.slow
+
+# retitles the window, colours, clears the screen, rings the bell, rubs out text (8-bit CSI too)
+EVIL = "\x1b]0;PWNED\x07Mia \x1b[31mfinds\x1b[0m a \x9b31mdog\x08\x08\x00\x07. \x1b[2JBolt barks."
+UNSAFE = ("\x1b", "\x07", "\x9b", "\x08", "\x00", "\r")
+
+
+def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
+    for text in (proc.stdout, proc.stderr):
+        for unsafe in UNSAFE:
+            assert unsafe not in text, (unsafe, text)
+
+
+def test_hostile_story_runs_and_lists_without_escapes(tmp_path: Path) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text(EVIL, encoding="utf-8")
+    runs = str(tmp_path / "r")
+    ran = storyviz("run", "--file", str(story), "--runs-dir", runs)  # progress on stderr
+    assert ran.returncode == 0, ran.stderr
+    assert_clean(ran)
+    table = storyviz("runs", "--runs-dir", runs)
+    assert "Mia finds a dog. Bolt barks." in table.stdout and "PWNED" not in table.stdout
+    assert_clean(table)
+    (row,) = last_json(storyviz("runs", "--runs-dir", runs, "--json"))
+    assert row["story"] == " ".join(EVIL.split())  # JSON keeps the text, escaped
+    name = EVIL.replace("\x00", "") + ".txt"  # no NUL in an argument
+    missing = storyviz("run", "--file", name, "--runs-dir", runs)  # the error echoes the name
+    assert_one_line_error(missing, "cannot read story file")
+    assert_clean(missing)
+
+
+def test_hostile_chat_is_shown_clean_and_goes_on(tmp_path: Path) -> None:
+    script = EVIL.encode() + b"\n/plan\n/quit\n"
+    proc = storyviz("chat", "--thread", "t", cwd=tmp_path, stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    assert_clean(proc)
+    assert "you> Mia finds a dog. Bolt barks." in proc.stdout
+    assert proc.stdout.count("Say 'yes' to draw it") == 2  # the plan, and again for /plan
+    assert proc.stdout.rstrip().endswith("Bye. Resume with: storyviz chat --thread t")
