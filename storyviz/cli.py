@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from storyviz.cli_errors import EXIT_INTERRUPTED, EXIT_USAGE, OneLineErrors, print_error
 from storyviz.terminal_text import clean_logging, echo
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from storyviz.config import Settings
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="storyviz",
     help="Turn a story in plain language into a consistent comic, with an audit report.",
     rich_markup_mode=None,
@@ -30,9 +32,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 RunsDir = Annotated[
     Path | None,
@@ -59,7 +58,7 @@ MaxLLMCallsOpt = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    echo(f"storyviz: error: {message}", err=True)
+    print_error(message)
     return typer.Exit(code)
 
 
@@ -517,27 +516,14 @@ def backends() -> None:
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit."""
-    from storyviz.errors import StoryvizError
-
+    """Entry point. Errors become one line on stderr in the app's group (storyviz/cli_errors.py),
+    so that typer's CliRunner sees them the same way."""
     clean_logging()
     try:
-        app()
-    except StoryvizError as exc:
-        echo(f"storyviz: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        app(prog_name="storyviz")
     except KeyboardInterrupt:
         echo("storyviz: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        # pydantic is imported only by commands that validate input, never for --help
-        pydantic = sys.modules.get("pydantic")
-        if pydantic is not None and isinstance(exc, pydantic.ValidationError):
-            from storyviz.config import describe_validation_error
-
-            echo(f"storyviz: error: {describe_validation_error(exc)}", err=True)
-            sys.exit(EXIT_USAGE)
-        raise
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Hostile input to the commands, in process through typer's CliRunner: nothing a story or a
-path says reaches the terminal as an escape sequence or control character.
+"""Bad input to every command, in process through typer's CliRunner (the same group class the
+real entry point runs under): one line on stderr, a non-zero exit, nothing written.
 
 tests/test_cli_bad_input_e2e.py runs a representative few through the real entry point."""
 
@@ -27,6 +27,64 @@ def invoke(*args: str, stdin: bytes | str | None = None, **env: str) -> Any:
     result = CliRunner().invoke(app, list(args), input=stdin, env=env or None)
     assert not isinstance(result.exception, AssertionError), result.exception
     return result
+
+
+def assert_one_line(result: Any, *fragments: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("storyviz: error: "), lines[0]
+    assert "Usage:" not in result.output and "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def nothing_written(root: Path) -> None:
+    assert sorted(p.name for p in root.iterdir() if p.name != "storyviz.toml") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "Mia", "--panels", "abc"], ["--panels", "'abc'", "storyviz run --help"]),
+        (["run", "Mia", "--panels", "1.5"], ["--panels", "'1.5'"]),
+        (["run", "Mia", "--seed", "abc"], ["--seed", "'abc'"]),
+        (["run", "Mia", "--threshold", "high"], ["--threshold", "'high'"]),
+        (["run", "Mia", "--max-rounds", "two"], ["--max-rounds"]),
+        (["run", "Mia", "--max-llm-calls", "many"], ["--max-llm-calls"]),
+        (["run", "Mia", "--panels"], ["--panels", "requires an argument"]),
+        (["run", "Mia", "--bogus"], ["--bogus"]),
+        (["run", "Mia", "-z"], ["-z"]),
+        (["run", "Mia", "walks"], ["unexpected extra argument", "walks"]),
+        (["resume"], ["Missing argument", "storyviz resume --help"]),
+        (["report"], ["Missing argument"]),
+        (["export"], ["Missing argument"]),
+        (["export", "r", "--width", "wide"], ["--width", "'wide'"]),
+        (["eval"], ["Missing argument"]),
+        (["runs", "extra"], ["extra"]),
+        (["runs", "--json=yes"], ["--json"]),
+        (["chat", "--seed", "x"], ["--seed", "storyviz chat --help"]),
+        (["chat", "--panels", "many"], ["--panels"]),
+        (["backends", "--all"], ["--all"]),
+        (["rn"], ["No such command", "'rn'", "storyviz --help"]),
+        (["--version"], ["--version"]),
+    ],
+)
+def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
+    assert_one_line(invoke(*args), *fragments)
+    nothing_written(tmp_path)
+
+
+def test_error_messages_cannot_carry_escape_sequences(tmp_path: Path) -> None:
+    for args in (
+        ["run", "Mia", "--generator", "bad\x1b]0;PWNED\x07name"],
+        ["run", "Mia", "--generator", "two\nlines\r\x9b2J"],
+        ["run", "--file", "\x1b[31mred\x1b[0m\x07.txt"],
+    ):
+        result = invoke(*args)
+        assert_one_line(result)
+        for unsafe in ("\x1b", "\x07", "\x9b", "\r"):
+            assert unsafe not in result.stderr, repr(result.stderr)
 
 
 def test_runs_table_is_clean_and_json_keeps_the_story(tmp_path: Path) -> None:

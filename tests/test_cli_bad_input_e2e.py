@@ -1,10 +1,11 @@
-"""Hostile input through the real entry point, a representative few of
-tests/test_cli_bad_input.py: nothing a story says reaches the terminal as an escape sequence or
-control character."""
+"""Bad and hostile input through the real entry point, a representative few of
+tests/test_cli_bad_input.py: one line on stderr, nothing written, and nothing a story says
+reaches the terminal as an escape sequence or control character."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,20 @@ def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
     for text in (proc.stdout, proc.stderr):
         for unsafe in UNSAFE:
             assert unsafe not in text, (unsafe, text)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "Mia", "--panels", "abc"], ["--panels", "'abc'", "(see storyviz run --help)"]),
+        (["rn"], ["No such command 'rn'"]),
+    ],
+)
+def test_usage_and_name_errors_are_one_line(
+    tmp_path: Path, args: list[str], fragments: list[str]
+) -> None:
+    assert_one_line_error(storyviz(*args, cwd=tmp_path), *fragments)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_hostile_story_runs_and_lists_without_escapes(tmp_path: Path) -> None:
@@ -49,3 +64,13 @@ def test_hostile_chat_is_shown_clean_and_goes_on(tmp_path: Path) -> None:
     assert "you> Mia finds a dog. Bolt barks." in proc.stdout
     assert proc.stdout.count("Say 'yes' to draw it") == 2  # the plan, and again for /plan
     assert proc.stdout.rstrip().endswith("Bye. Resume with: storyviz chat --thread t")
+
+
+def test_help_stays_light(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "storyviz", "--help"],
+        capture_output=True, text=True, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    heavy = {"torch", "rich", "pydantic", "langgraph", "numpy", "PIL"} & imported
+    assert heavy == set() and "Commands" in proc.stdout
