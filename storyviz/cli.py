@@ -66,10 +66,18 @@ def _read_story(story: str | None, file: Path | None) -> str:
     if story is not None and file is not None:
         raise _fail("give the story either as an argument or with --file, not both")
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
+        from storyviz.schemas import MAX_STORY_CHARS
+
+        limit = 4 * MAX_STORY_CHARS + 3  # UTF-8 takes at most 4 bytes a character, + a BOM
         try:
-            return file.read_text(encoding="utf-8")
+            data = _read_bytes(file, limit + 1)
+            if len(data) > limit:
+                raise _fail(
+                    f"cannot read story file {file}: it is over {limit:,} bytes "
+                    f"(the limit is {MAX_STORY_CHARS:,} characters)"
+                )
+            # utf-8-sig: a byte-order mark some editors write is not part of the story
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise _fail(f"cannot read story file {file}: it is not UTF-8 text") from None
         except OSError as exc:
@@ -77,6 +85,22 @@ def _read_story(story: str | None, file: Path | None) -> str:
     if story is None:
         raise _fail('no story given: storyviz run "A shy girl named Mia ..." or --file story.txt')
     return story
+
+
+def _read_bytes(file: Path, most: int) -> bytes:
+    """At most `most` bytes of a file, or of standard input for '-'. Bytes, so stdin is decoded
+    exactly as a file is (a text read keeps undecodable bytes as surrogates, or fails, by
+    locale); at most, so /dev/zero or a pipe that never ends cannot fill the memory."""
+    if str(file) != "-":
+        with file.open("rb") as fh:
+            return fh.read(most)
+    if sys.stdin is None:
+        raise OSError("standard input is closed")
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # replaced by a text stream (an embedding program, a test)
+        return sys.stdin.read(most).encode("utf-8", "surrogateescape")
+    data: bytes = buffer.read(most)
+    return data
 
 
 class _Progress:

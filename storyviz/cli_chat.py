@@ -77,8 +77,8 @@ def run_chat(
 def _piped(stdin: TextIO, out: Console) -> Iterator[str]:
     """Lines from a pipe or file, echoed after the prompt so the output reads as a dialogue."""
     pending: list[str] = []
-    for raw in stdin:
-        line = raw.rstrip("\n")
+    for raw in _lines(stdin):
+        line = raw.removesuffix("\n").removesuffix("\r")
         if line.endswith("\\"):
             pending.append(line[:-1])
             continue
@@ -88,6 +88,18 @@ def _piped(stdin: TextIO, out: Console) -> Iterator[str]:
         yield text
     if pending:
         yield "\n".join(pending)
+
+
+def _lines(stdin: TextIO) -> Iterator[str]:
+    """The raw lines of a pipe. Bytes that are not UTF-8 are kept (as surrogates) whatever the
+    locale, instead of ending the conversation with a decoding error: the session answers such a
+    line with an error and goes on."""
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # a text stream given by a caller
+        yield from stdin
+        return
+    for raw in buffer:
+        yield raw.decode("utf-8", "surrogateescape")
 
 
 def _prompted(history: Path) -> Iterator[str]:

@@ -6,20 +6,26 @@ usage block; commands raise StoryvizError; pydantic's ValidationError describes 
 `OneLineErrors`, the group class every command runs under, turns all of them into
 ``storyviz: error: ...`` once, so no command handles them itself and typer's CliRunner sees
 exactly what a user sees. Anything else is a bug and keeps its traceback.
+
+It also refuses, before any command runs, arguments and STORYVIZ_* variables that are not UTF-8
+text: Python keeps such bytes as lone surrogates, which cannot be written to a JSON file, so they
+would fail a run half-way instead of at the start.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from storyviz.errors import StoryvizError
+from storyviz.errors import InputError, StoryvizError
 from storyviz.terminal_text import clean, echo
+from storyviz.text_checks import is_utf8
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -63,6 +69,16 @@ def _refused_value(exc: Any) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def check_utf8(args: Sequence[str], environ: Mapping[str, str]) -> None:
+    """Refuse arguments and STORYVIZ_* variables holding bytes that are not UTF-8."""
+    for n, arg in enumerate(args, start=1):
+        if not is_utf8(arg):
+            raise InputError(f"argument {n} ({clean(arg)!r}) is not UTF-8 text")
+    for key, value in environ.items():
+        if key.startswith("STORYVIZ_") and not (is_utf8(key) and is_utf8(value)):
+            raise InputError(f"the environment variable {clean(key)} is not UTF-8 text")
+
+
 class OneLineErrors(TyperGroup):
     """The app's group: runs a command and reports any failure as one line (module docstring)."""
 
@@ -78,6 +94,7 @@ class OneLineErrors(TyperGroup):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         argv = list(sys.argv[1:] if args is None else args)
         try:
+            check_utf8(argv, os.environ)
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except getattr(_click, "NoArgsIsHelpError", ()) as exc:  # bare `storyviz`: the help
             exc.show()

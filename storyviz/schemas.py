@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storyviz.text_checks import is_utf8
+
 MAX_STORY_CHARS = 50_000
 MAX_PANELS = 60
 
@@ -62,6 +64,13 @@ class StoryRequest(Model):
     seed: int = 0
     language: str = "auto"
     title: str | None = None
+
+    @field_validator("story", "style", "language", "title")
+    @classmethod
+    def _utf8(cls, v: str | None) -> str | None:
+        if v is not None and not is_utf8(v):
+            raise ValueError("not UTF-8 text: it holds bytes that could not be decoded")
+        return v
 
     @field_validator("story")
     @classmethod

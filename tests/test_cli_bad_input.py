@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from storyviz.cli import _Progress, app
@@ -73,6 +74,46 @@ def nothing_written(root: Path) -> None:
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
     assert_one_line(invoke(*args), *fragments)
     nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["run", "Mia finds a dog.\udcff\udcfe"], {}),
+        (["run", "Mia walks.", "--style", "ink\udce9"], {}),
+        (["run", "Mia walks.", "--generator", "sketch?drift=0.\udcff"], {}),
+        (["run", "Mia walks.", "--runs-dir", "r\udcff"], {}),
+        (["chat", "--thread", "t\udcff"], {}),
+        (["run", "Mia walks."], {"STORYVIZ_STYLE": "ink\udce9"}),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_refused(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    assert_one_line(invoke(*args, **env), "not UTF-8 text")
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"Mia finds a dog.\xff\xfe", "not UTF-8 text"),
+        (b"\xef\xbb\xbf", "the story is empty"),  # only a byte-order mark
+    ],
+)
+def test_a_story_on_stdin_is_decoded_like_a_file(
+    tmp_path: Path, data: bytes, fragment: str
+) -> None:
+    assert_one_line(invoke("run", "--file", "-", stdin=data), fragment)
+    (tmp_path / "story.txt").write_bytes(data)
+    assert_one_line(invoke("run", "--file", "story.txt"), fragment)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_undecodable_text_is_refused_by_the_request_itself() -> None:
+    for fields in ({"story": "Mia\udcff"}, {"story": "Mia", "style": "\udce9"}):
+        with pytest.raises(ValidationError, match="not UTF-8"):
+            StoryRequest(**fields)
 
 
 def test_error_messages_cannot_carry_escape_sequences(tmp_path: Path) -> None:

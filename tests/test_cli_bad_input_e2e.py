@@ -24,11 +24,20 @@ def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
             assert unsafe not in text, (unsafe, text)
 
 
+def test_undecodable_stdin_is_one_line_and_leaves_no_run(tmp_path: Path) -> None:
+    runs = tmp_path / "r"
+    data = b"Mia finds a dog.\xff\xfe"
+    proc = storyviz("run", "--file", "-", "--runs-dir", str(runs), stdin=data)
+    assert_one_line_error(proc, "cannot read story file -: it is not UTF-8 text")
+    assert not runs.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
         (["run", "Mia", "--panels", "abc"], ["--panels", "'abc'", "(see storyviz run --help)"]),
         (["rn"], ["No such command 'rn'"]),
+        (["run", "Mia\udcff"], ["argument 2", "not UTF-8 text"]),
     ],
 )
 def test_usage_and_name_errors_are_one_line(
@@ -57,11 +66,12 @@ def test_hostile_story_runs_and_lists_without_escapes(tmp_path: Path) -> None:
 
 
 def test_hostile_chat_is_shown_clean_and_goes_on(tmp_path: Path) -> None:
-    script = EVIL.encode() + b"\n/plan\n/quit\n"
+    script = EVIL.encode() + b"\nbad \xff line\n/plan\n/quit\n"
     proc = storyviz("chat", "--thread", "t", cwd=tmp_path, stdin=script)
     assert proc.returncode == 0, proc.stderr
     assert_clean(proc)
     assert "you> Mia finds a dog. Bolt barks." in proc.stdout
+    assert "That message is not UTF-8 text; nothing was changed." in proc.stdout
     assert proc.stdout.count("Say 'yes' to draw it") == 2  # the plan, and again for /plan
     assert proc.stdout.rstrip().endswith("Bye. Resume with: storyviz chat --thread t")
 
