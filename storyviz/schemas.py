@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from storyviz.text_checks import is_utf8
+from storyviz.text_checks import has_visible_text, is_utf8
 
 MAX_STORY_CHARS = 50_000
 MAX_PANELS = 60
@@ -77,6 +77,8 @@ class StoryRequest(Model):
     def _story_has_text(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("the story is empty")
+        if not has_visible_text(v):
+            raise ValueError("the story is empty: it has only control or invisible characters")
         if len(v) > MAX_STORY_CHARS:
             raise ValueError(
                 f"the story has {len(v):,} characters; the limit is {MAX_STORY_CHARS:,}"

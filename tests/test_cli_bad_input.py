@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from storyviz.agents.chat_session import ChatSession
 from storyviz.cli import _Progress, app
 from storyviz.cli_eval import print_tables
 from storyviz.run_store import RunStore
@@ -22,6 +23,18 @@ from storyviz.schemas import RunEvent, StoryRequest
 # retitles the window, colours, clears the screen, rings the bell, rubs out text (8-bit CSI too)
 HOSTILE = "\x1b]0;PWNED\x07Mia \x1b[31mfinds\x1b[0m a \x9b31mdog\x08\x08\x00\x07. \x1b[2JBolt."
 UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # C0 but newline, DEL, C1
+CONTROL_STORIES = [
+    "\x00",
+    "\x00\x01\x02\x03",
+    "\x1b",
+    "\x07\x08\x7f",
+    "\u200b\u200c\u200d\ufeff",
+    "\u2060 \u00ad",
+    "\u3164\u115f",
+    "\u2800 \u2800",
+    "\ufe0f\u034f",
+    "\x85\x9b\x9c",
+]
 
 
 def invoke(*args: str, stdin: bytes | str | None = None, **env: str) -> Any:
@@ -99,6 +112,7 @@ def test_arguments_that_are_not_utf8_are_refused(
     [
         (b"Mia finds a dog.\xff\xfe", "not UTF-8 text"),
         (b"\xef\xbb\xbf", "the story is empty"),  # only a byte-order mark
+        (b"\xef\xbb\xbf\xe2\x80\x8b\x00\x01", "the story is empty"),
     ],
 )
 def test_a_story_on_stdin_is_decoded_like_a_file(
@@ -108,6 +122,24 @@ def test_a_story_on_stdin_is_decoded_like_a_file(
     (tmp_path / "story.txt").write_bytes(data)
     assert_one_line(invoke("run", "--file", "story.txt"), fragment)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("story", CONTROL_STORIES)
+def test_a_story_of_control_or_invisible_characters_is_empty(tmp_path: Path, story: str) -> None:
+    with pytest.raises(ValidationError, match="the story is empty"):
+        StoryRequest(story=story)
+    assert_one_line(invoke("run", story), "the story is empty")
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("story", CONTROL_STORIES[:3])
+def test_chat_refuses_them_too_and_goes_on(tmp_path: Path, story: str) -> None:
+    with ChatSession.open("t", runs_dir=tmp_path / "runs") as chat:
+        reply = chat.send(story)
+        assert reply.kind == "error" and "the story is empty" in reply.text
+        bad = chat.send("Mia finds a dog.\udcff")
+        assert bad.kind == "error" and "not UTF-8" in bad.text
+        assert chat.plan is None
 
 
 def test_undecodable_text_is_refused_by_the_request_itself() -> None:

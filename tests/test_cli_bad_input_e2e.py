@@ -32,6 +32,13 @@ def test_undecodable_stdin_is_one_line_and_leaves_no_run(tmp_path: Path) -> None
     assert not runs.exists()
 
 
+def test_a_story_of_control_characters_is_empty(tmp_path: Path) -> None:
+    runs = tmp_path / "r"
+    proc = storyviz("run", "\x01\x02\u200b\ufeff", "--runs-dir", str(runs))
+    assert_one_line_error(proc, "the story is empty")
+    assert not runs.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
