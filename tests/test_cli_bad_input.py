@@ -148,6 +148,24 @@ def test_undecodable_text_is_refused_by_the_request_itself() -> None:
             StoryRequest(**fields)
 
 
+@pytest.mark.parametrize(
+    ("command", "fragment"),
+    [
+        (["report"], "not a valid run id"),
+        (["resume"], "not a valid run id"),
+        (["export"], "not a valid run id"),
+        (["eval"], "not a valid run id"),
+        (["chat", "--thread"], "not a usable thread name"),
+    ],
+)
+def test_names_with_a_final_newline_are_refused(
+    tmp_path: Path, command: list[str], fragment: str
+) -> None:
+    run = RunStore(tmp_path / "runs").create(StoryRequest(story="Mia walks."), {})
+    assert_one_line(invoke(*command, run.run_id + "\n"), fragment)  # the run, not a name
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [run.run_id]
+
+
 def test_error_messages_cannot_carry_escape_sequences(tmp_path: Path) -> None:
     for args in (
         ["run", "Mia", "--generator", "bad\x1b]0;PWNED\x07name"],
