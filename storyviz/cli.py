@@ -33,10 +33,22 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _named_path(value: str) -> Path:
+    """A path option's value; an empty one is refused rather than read as '.' (the current
+    directory), which is what Path("") means and never what someone who typed "" meant."""
+    if not value.strip():
+        raise typer.BadParameter("the path is empty")
+    return Path(value)
+
+
 RunsDir = Annotated[
     Path | None,
     typer.Option(
-        "--runs-dir", help="Folder holding run folders [default: ./runs].", show_default=False
+        "--runs-dir",
+        help="Folder holding run folders [default: ./runs].",
+        show_default=False,
+        parser=_named_path,
     ),
 ]
 JsonFlag = Annotated[
@@ -229,12 +241,19 @@ def run(
     story: Annotated[str | None, typer.Argument(help="The story text (or use --file).")] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", "-f", help="Read the story from a UTF-8 text file ('-' for stdin)."),
+        typer.Option(
+            "--file",
+            "-f",
+            help="Read the story from a UTF-8 text file ('-' for stdin).",
+            parser=_named_path,
+        ),
     ] = None,
     vistorybench: Annotated[
         Path | None,
         typer.Option(
-            "--vistorybench", help="Render a ViStoryBench story.json as it is (no planning)."
+            "--vistorybench",
+            help="Render a ViStoryBench story.json as it is (no planning).",
+            parser=_named_path,
         ),
     ] = None,
     lang: Annotated[
@@ -441,7 +460,12 @@ def export(
     fmt: Annotated[str, typer.Option("--format", "-F", help="pdf, cbz, webtoon or png.")] = "pdf",
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="File (pdf, cbz) or folder [default: RUN/exports/]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="File (pdf, cbz) or folder [default: RUN/exports/].",
+            parser=_named_path,
+        ),
     ] = None,
     runs_dir: RunsDir = None,
     page_size: Annotated[

@@ -20,6 +20,16 @@ from storyviz.cli_eval import print_tables
 from storyviz.run_store import RunStore
 from storyviz.schemas import RunEvent, StoryRequest
 
+# every command that reads or writes runs, with what it needs besides --runs-dir
+WITH_RUNS_DIR = [
+    ["run", "Mia walks."],
+    ["resume", "some-run"],
+    ["runs"],
+    ["report", "some-run"],
+    ["export", "some-run"],
+    ["eval", "some-run"],
+    ["chat"],
+]
 # retitles the window, colours, clears the screen, rings the bell, rubs out text (8-bit CSI too)
 HOSTILE = "\x1b]0;PWNED\x07Mia \x1b[31mfinds\x1b[0m a \x9b31mdog\x08\x08\x00\x07. \x1b[2JBolt."
 UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # C0 but newline, DEL, C1
@@ -86,6 +96,40 @@ def nothing_written(root: Path) -> None:
 )
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
     assert_one_line(invoke(*args), *fragments)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("command", WITH_RUNS_DIR, ids=lambda c: c[0])
+@pytest.mark.parametrize("runs_dir", ["", "   "])
+def test_an_empty_runs_dir_is_refused_by_every_command(
+    tmp_path: Path, command: list[str], runs_dir: str
+) -> None:
+    assert_one_line(invoke(*command, "--runs-dir", runs_dir), "--runs-dir", "empty")
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--file", ""],
+        ["run", "--vistorybench", " "],
+        ["export", "some-run", "--out", ""],
+    ],
+)
+def test_other_empty_paths_are_refused(tmp_path: Path, args: list[str]) -> None:
+    assert_one_line(invoke(*args), "the path is empty")
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("where", ["environment", "storyviz.toml"])
+def test_an_empty_runs_dir_setting_is_refused(tmp_path: Path, where: str) -> None:
+    env = {}
+    if where == "environment":
+        env["STORYVIZ_RUNS_DIR"] = ""
+    else:
+        (tmp_path / "storyviz.toml").write_text('runs_dir = "  "\n')
+    for command in (["runs"], ["run", "Mia walks."]):
+        assert_one_line(invoke(*command, **env), "runs_dir", "empty")
     nothing_written(tmp_path)
 
 

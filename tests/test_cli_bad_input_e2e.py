@@ -44,6 +44,7 @@ def test_a_story_of_control_characters_is_empty(tmp_path: Path) -> None:
     [
         (["run", "Mia", "--panels", "abc"], ["--panels", "'abc'", "(see storyviz run --help)"]),
         (["rn"], ["No such command 'rn'"]),
+        (["runs", "--runs-dir", ""], ["--runs-dir", "the path is empty"]),
         (["report", "x\n"], ["'x\\n' is not a valid run id"]),
         (["chat", "--thread", "x\n"], ["not a usable thread name"]),
         (["run", "Mia\udcff"], ["argument 2", "not UTF-8 text"]),
