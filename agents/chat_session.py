@@ -33,6 +33,7 @@ from storyviz.agents.runner import Backends, build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings
 from storyviz.errors import InputError, RunStoreError
 from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan, StoryRequest
+from storyviz.text_checks import is_utf8
 from storyviz.writer_lock import WriterLock
 
 _SECRET_MARK = "***"
@@ -96,6 +97,8 @@ class ChatSession:
 
     # -- the conversation ------------------------------------------------------------------
     def send(self, text: str) -> Reply:
+        if not is_utf8(text):  # undecodable bytes could not be checkpointed
+            return Reply("That message is not UTF-8 text; nothing was changed.", "error")
         self._settle()  # a step an error cut short (a busy run folder) is finished first
         message = parse_message(text)
         values = self.values

@@ -11,7 +11,7 @@ from pathlib import Path
 from storyviz.errors import InputError
 
 CHATS_DIR = "chats"
-_THREAD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_THREAD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def new_thread_name(now: datetime | None = None) -> str:
@@ -20,7 +20,7 @@ def new_thread_name(now: datetime | None = None) -> str:
 
 def thread_path(runs_dir: Path, thread: str) -> Path:
     """``<runs-dir>/chats/<thread>.sqlite``; a name that could leave that folder is refused."""
-    if not _THREAD.match(thread):
+    if not _THREAD.fullmatch(thread):  # match with '$' let a final newline through
         raise InputError(
             f"{thread!r} is not a usable thread name: letters, digits, '.', '_' and '-', "
             "up to 64 characters"

@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from storyviz.cli_errors import EXIT_INTERRUPTED, EXIT_USAGE, OneLineErrors, print_error
+from storyviz.terminal_text import clean_logging, echo
+
 if TYPE_CHECKING:
     from storyviz.agents.runner import RunOutcome
     from storyviz.config import Settings
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="storyviz",
     help="Turn a story in plain language into a consistent comic, with an audit report.",
     rich_markup_mode=None,
@@ -29,13 +33,22 @@ app = typer.Typer(
     add_completion=False,
 )
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+
+def _named_path(value: str) -> Path:
+    """A path option's value; an empty one is refused rather than read as '.' (the current
+    directory), which is what Path("") means and never what someone who typed "" meant."""
+    if not value.strip():
+        raise typer.BadParameter("the path is empty")
+    return Path(value)
+
 
 RunsDir = Annotated[
     Path | None,
     typer.Option(
-        "--runs-dir", help="Folder holding run folders [default: ./runs].", show_default=False
+        "--runs-dir",
+        help="Folder holding run folders [default: ./runs].",
+        show_default=False,
+        parser=_named_path,
     ),
 ]
 JsonFlag = Annotated[
@@ -57,7 +70,7 @@ MaxLLMCallsOpt = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"storyviz: error: {message}", err=True)
+    print_error(message)
     return typer.Exit(code)
 
 
@@ -65,10 +78,18 @@ def _read_story(story: str | None, file: Path | None) -> str:
     if story is not None and file is not None:
         raise _fail("give the story either as an argument or with --file, not both")
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
+        from storyviz.schemas import MAX_STORY_CHARS
+
+        limit = 4 * MAX_STORY_CHARS + 3  # UTF-8 takes at most 4 bytes a character, + a BOM
         try:
-            return file.read_text(encoding="utf-8")
+            data = _read_bytes(file, limit + 1)
+            if len(data) > limit:
+                raise _fail(
+                    f"cannot read story file {file}: it is over {limit:,} bytes "
+                    f"(the limit is {MAX_STORY_CHARS:,} characters)"
+                )
+            # utf-8-sig: a byte-order mark some editors write is not part of the story
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise _fail(f"cannot read story file {file}: it is not UTF-8 text") from None
         except OSError as exc:
@@ -78,11 +99,26 @@ def _read_story(story: str | None, file: Path | None) -> str:
     return story
 
 
+def _read_bytes(file: Path, most: int) -> bytes:
+    """At most `most` bytes of a file, or of standard input for '-'. Bytes, so stdin is decoded
+    exactly as a file is (a text read keeps undecodable bytes as surrogates, or fails, by
+    locale); at most, so /dev/zero or a pipe that never ends cannot fill the memory."""
+    if str(file) != "-":
+        with file.open("rb") as fh:
+            return fh.read(most)
+    if sys.stdin is None:
+        raise OSError("standard input is closed")
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # replaced by a text stream (an embedding program, a test)
+        return sys.stdin.read(most).encode("utf-8", "surrogateescape")
+    data: bytes = buffer.read(most)
+    return data
+
+
 class _Progress:
     """Turns run events into progress on stderr: a bar per render phase, a line per step."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -91,7 +127,9 @@ class _Progress:
             TimeElapsedColumn,
         )
 
-        self.console = Console(stderr=True, highlight=False)
+        from storyviz.terminal_console import console
+
+        self.console = console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -186,16 +224,16 @@ def _settings(**overrides: Any) -> Settings:
 
 def _print_outcome(result: RunOutcome, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(result.as_json()))
+        echo(json.dumps(result.as_json()))
         return
     ci = "n/a" if result.consistency_index is None else f"{result.consistency_index:.3f}"
-    typer.echo(
+    echo(
         f"{result.status}: {result.panels} panels, consistency index {ci}, "
         f"{result.rounds} repair round(s), {result.findings} findings, {result.repairs} repairs"
     )
-    typer.echo(f"run folder: {result.run_dir}")
+    echo(f"run folder: {result.run_dir}")
     if result.report:
-        typer.echo(f"report:     {result.report}")
+        echo(f"report:     {result.report}")
 
 
 @app.command()
@@ -203,12 +241,19 @@ def run(
     story: Annotated[str | None, typer.Argument(help="The story text (or use --file).")] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", "-f", help="Read the story from a UTF-8 text file ('-' for stdin)."),
+        typer.Option(
+            "--file",
+            "-f",
+            help="Read the story from a UTF-8 text file ('-' for stdin).",
+            parser=_named_path,
+        ),
     ] = None,
     vistorybench: Annotated[
         Path | None,
         typer.Option(
-            "--vistorybench", help="Render a ViStoryBench story.json as it is (no planning)."
+            "--vistorybench",
+            help="Render a ViStoryBench story.json as it is (no planning).",
+            parser=_named_path,
         ),
     ] = None,
     lang: Annotated[
@@ -276,7 +321,7 @@ def run(
 
         text, run_seed, notes = seeded_run(vistorybench, lang, settings)
         for note in notes:
-            typer.echo(f"storyviz: warning: {note}", err=True)
+            echo(f"storyviz: warning: {note}", err=True)
     request = StoryRequest(
         story=text,
         panels=settings.panels,
@@ -297,14 +342,14 @@ def run(
     exported = _export_finished(result, formats)
     _print_outcome(result, as_json)
     for path in exported:
-        typer.echo(f"exported:   {path}", err=as_json)
+        echo(f"exported:   {path}", err=as_json)
 
 
 def _export_finished(result: RunOutcome, formats: list[str]) -> list[Path]:
     if not formats:
         return []
     if result.status != "completed":
-        typer.echo(f"storyviz: warning: not exported: the run is {result.status}", err=True)
+        echo(f"storyviz: warning: not exported: the run is {result.status}", err=True)
         return []
     from storyviz.exports.command import export_finished
 
@@ -378,18 +423,16 @@ def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
             }
         )
     if as_json:
-        typer.echo(json.dumps(rows))
+        echo(json.dumps(rows))
         return
     if not rows:
-        typer.echo(f"no runs in {store.root}")
+        echo(f"no runs in {store.root}")
         return
     width = max(len(r["run_id"]) for r in rows)
-    typer.echo(
-        f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY"
-    )
+    echo(f"{'RUN ID':<{width}}  {'STATUS':<11}  {'PANELS':>6}  {'CI':>5}  {'CREATED':<16}  STORY")
     for r in rows:
         ci = "" if r["consistency_index"] is None else f"{r['consistency_index']:.3f}"
-        typer.echo(
+        echo(
             f"{r['run_id']:<{width}}  {r['status']:<11}  {r['panels']:>6}  {ci:>5}  "
             f"{r['created_at'][:16].replace('T', ' '):<16}  {r['story']}"
         )
@@ -408,7 +451,7 @@ def report(
         from storyviz.report import build_report
 
         run.write_text(run.report_path.name, build_report(run.dir))
-    typer.echo(str(run.report_path.resolve()))
+    echo(str(run.report_path.resolve()))
 
 
 @app.command()
@@ -417,7 +460,12 @@ def export(
     fmt: Annotated[str, typer.Option("--format", "-F", help="pdf, cbz, webtoon or png.")] = "pdf",
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="File (pdf, cbz) or folder [default: RUN/exports/]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="File (pdf, cbz) or folder [default: RUN/exports/].",
+            parser=_named_path,
+        ),
     ] = None,
     runs_dir: RunsDir = None,
     page_size: Annotated[
@@ -437,7 +485,7 @@ def export(
         page_size=page_size, author=author, width=width,
     )  # fmt: skip
     for path in written:
-        typer.echo(str(path))
+        echo(str(path))
 
 
 @app.command("eval")
@@ -469,7 +517,7 @@ def eval_runs(
         judge=judge,
     )  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(results))
+        echo(json.dumps(results))
         return
     print_tables(results)
 
@@ -509,33 +557,21 @@ def backends() -> None:
     from storyviz.registry import ROLES, known
 
     for role in ROLES:
-        typer.echo(f"{role}:")
+        echo(f"{role}:")
         for name, entry in sorted(known(role).items()):
             extra = f" [extra: {entry.extra}]" if entry.extra else ""
-            typer.echo(f"  {name:<14} {entry.summary}{extra}")
+            echo(f"  {name:<14} {entry.summary}{extra}")
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit."""
-    from storyviz.errors import StoryvizError
-
+    """Entry point. Errors become one line on stderr in the app's group (storyviz/cli_errors.py),
+    so that typer's CliRunner sees them the same way."""
+    clean_logging()
     try:
-        app()
-    except StoryvizError as exc:
-        typer.echo(f"storyviz: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        app(prog_name="storyviz")
     except KeyboardInterrupt:
-        typer.echo("storyviz: interrupted", err=True)
+        echo("storyviz: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        # pydantic is imported only by commands that validate input, never for --help
-        pydantic = sys.modules.get("pydantic")
-        if pydantic is not None and isinstance(exc, pydantic.ValidationError):
-            from storyviz.config import describe_validation_error
-
-            typer.echo(f"storyviz: error: {describe_validation_error(exc)}", err=True)
-            sys.exit(EXIT_USAGE)
-        raise
 
 
 if __name__ == "__main__":

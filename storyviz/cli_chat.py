@@ -3,7 +3,9 @@
 It only reads lines and draws replies. At a terminal it uses prompt_toolkit (history kept in
 <runs-dir>/chats/.history, Esc then Enter for a new line); with piped input it reads plain lines
 and echoes each one, so a scripted conversation reads like a transcript. Either way a line
-ending in a backslash continues on the next. Progress of a render goes to stderr.
+ending in a backslash continues on the next. Progress of a render goes to stderr. Everything is
+printed through storyviz/terminal_console.py, so what a story or a model says cannot reach the
+terminal as escape sequences.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from storyviz.terminal_console import console
 
 if TYPE_CHECKING:
     from storyviz.agents.chat_state import Reply
@@ -42,8 +46,8 @@ def run_chat(
         from storyviz.agents.chat_session import ChatSession
 
     stdin = stdin or sys.stdin
-    out = Console(highlight=False, soft_wrap=False)
-    progress = Console(stderr=True, highlight=False)
+    out = console(soft_wrap=False)
+    progress = console(stderr=True)
     with ChatSession.open(
         thread, runs_dir=runs_dir, listener=_listener(progress), **overrides
     ) as chat:
@@ -73,8 +77,8 @@ def run_chat(
 def _piped(stdin: TextIO, out: Console) -> Iterator[str]:
     """Lines from a pipe or file, echoed after the prompt so the output reads as a dialogue."""
     pending: list[str] = []
-    for raw in stdin:
-        line = raw.rstrip("\n")
+    for raw in _lines(stdin):
+        line = raw.removesuffix("\n").removesuffix("\r")
         if line.endswith("\\"):
             pending.append(line[:-1])
             continue
@@ -84,6 +88,18 @@ def _piped(stdin: TextIO, out: Console) -> Iterator[str]:
         yield text
     if pending:
         yield "\n".join(pending)
+
+
+def _lines(stdin: TextIO) -> Iterator[str]:
+    """The raw lines of a pipe. Bytes that are not UTF-8 are kept (as surrogates) whatever the
+    locale, instead of ending the conversation with a decoding error: the session answers such a
+    line with an error and goes on."""
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # a text stream given by a caller
+        yield from stdin
+        return
+    for raw in buffer:
+        yield raw.decode("utf-8", "surrogateescape")
 
 
 def _prompted(history: Path) -> Iterator[str]:

@@ -60,10 +60,11 @@ def evaluate(
 
 def print_tables(results: Sequence[dict[str, Any]]) -> None:
     """The summary with one column per run; for a single run, its panels too."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from storyviz.terminal_console import console as clean_console
+
+    console = clean_console()
     first = results[0]
     table = Table(
         title=f"storyviz eval — embedder: {first['embedder']}, detector: {first['detector']}"

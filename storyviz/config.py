@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         default=True, description="also letter with system fonts found on disk (DejaVu, Noto CJK)"
     )
 
+    @field_validator("runs_dir", mode="before")
+    @classmethod
+    def _runs_dir_named(cls, v: Any) -> Any:
+        """An empty setting would be Path(""), the current directory: never what was meant."""
+        if isinstance(v, str | Path) and not str(v).strip():
+            raise ValueError("the runs directory is empty: name a folder, or leave it unset")
+        return v
+
     @field_validator("planner", "generator", "auditor", "repairer")
     @classmethod
     def _parses(cls, v: str) -> str:

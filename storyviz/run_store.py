@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 EventListener = Callable[[RunEvent], None]
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch
 
 REQUEST_FILE = "request.json"
 PLAN_FILE = "plan.json"
@@ -335,7 +335,7 @@ class RunStore:
         return run
 
     def open(self, run_id: str) -> Run:
-        if not _RUN_ID.match(run_id or ""):
+        if not _RUN_ID.fullmatch(run_id or ""):
             raise RunNotFoundError(f"{run_id!r} is not a valid run id")
         run_dir = self.root / run_id
         if not (run_dir / MANIFEST_FILE).is_file():

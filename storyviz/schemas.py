@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storyviz.text_checks import has_visible_text, is_utf8
+
 MAX_STORY_CHARS = 50_000
 MAX_PANELS = 60
 
@@ -63,11 +65,20 @@ class StoryRequest(Model):
     language: str = "auto"
     title: str | None = None
 
+    @field_validator("story", "style", "language", "title")
+    @classmethod
+    def _utf8(cls, v: str | None) -> str | None:
+        if v is not None and not is_utf8(v):
+            raise ValueError("not UTF-8 text: it holds bytes that could not be decoded")
+        return v
+
     @field_validator("story")
     @classmethod
     def _story_has_text(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("the story is empty")
+        if not has_visible_text(v):
+            raise ValueError("the story is empty: it has only control or invisible characters")
         if len(v) > MAX_STORY_CHARS:
             raise ValueError(
                 f"the story has {len(v):,} characters; the limit is {MAX_STORY_CHARS:,}"

@@ -15,9 +15,19 @@ def storyviz(
     *args: str,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
-    stdin: str | None = None,
+    stdin: str | bytes | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
+    """With `stdin` as bytes, input goes in as given and output comes back byte for byte (no
+    newline translation; bytes that are not UTF-8 kept as surrogates), for tests of what
+    exactly reaches a terminal."""
+    if isinstance(stdin, bytes):
+        raw = subprocess.run(
+            [*STORYVIZ, *args], capture_output=True, cwd=cwd, env=env, input=stdin,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+        out, err = (b.decode("utf-8", "surrogateescape") for b in (raw.stdout, raw.stderr))
+        return subprocess.CompletedProcess(raw.args, raw.returncode, out, err)
     return subprocess.run(
         [*STORYVIZ, *args],
         capture_output=True,

@@ -36,7 +36,7 @@ from storyviz.layouts import pages_for, paginate, render_size
 from storyviz.schemas import CharacterSheet, Model, PanelSpec, StoryPlan
 from storyviz.seeding import stable_seed
 
-_PANEL_NUMBER = re.compile(r"^p(\d+)$")
+_PANEL_NUMBER = re.compile(r"p(\d+)")  # used with fullmatch
 
 
 class PlanEdit(Model):
@@ -181,7 +181,7 @@ def _panel_ids(old: StoryPlan, answers: Sequence[EditPanelAnswer]) -> list[str]:
             ids.append(pid)
         else:
             ids.append(None)
-    matches = [m for m in map(_PANEL_NUMBER.match, old_ids) if m]
+    matches = [m for m in map(_PANEL_NUMBER.fullmatch, old_ids) if m]
     next_number = max((int(m.group(1)) for m in matches), default=0) + 1
     width = max([panel_id_width(len(answers)), *(len(m.group(1)) for m in matches)])
     result: list[str] = []

@@ -22,7 +22,7 @@ from storyviz.run_store import MANIFEST_FILE, PLAN_FILE, panel_files, read_audit
 from storyviz.schemas import RunManifest, StoryPlan
 
 EXPORTS_DIR = "exports"
-_PAGE_FILE = re.compile(r"^page_(\d+)\.png$")
+_PAGE_FILE = re.compile(r"page_(\d+)\.png")  # used with fullmatch
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _page_files(run_dir: Path) -> tuple[Path, ...]:
         return ()
     numbered = []
     for child in folder.iterdir():
-        match = _PAGE_FILE.match(child.name)
+        match = _PAGE_FILE.fullmatch(child.name)
         if match and child.is_file():
             numbered.append((int(match.group(1)), child))
     return tuple(path for _, path in sorted(numbered))
