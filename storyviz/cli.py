@@ -196,6 +196,9 @@ class _Progress:
             )
         elif event.event == "repair_planned":
             self._line(f"  repair {event.panel_id} -> v{event.version}: {d.get('strategy')}")
+        elif event.event == "recovered":
+            what = f"{event.panel_id} v{event.version}" if event.panel_id else d.get("target")
+            self._line(f"  kept {what}: drawn before the interruption")
         elif event.event == "repaired":
             self._line(f"  repaired {event.panel_id} v{event.version} ({event.seconds:.2f}s)")
         elif event.event == "warning":
@@ -403,14 +406,14 @@ def resume(
 @app.command("runs")
 def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     """List runs, newest first."""
-    from storyviz.run_store import RunStore, process_alive
+    from storyviz.run_store import Run, RunStore
 
     store = RunStore(_settings(runs_dir=runs_dir).runs_dir)
     rows: list[dict[str, Any]] = []
     for m in store.list():
         status = m.status
-        if status == "running" and not process_alive(m.pid):
-            status = "interrupted"
+        if status == "running" and Run.writer_pid_of(store.root / m.run_id) is None:
+            status = "interrupted"  # nobody holds its lock: the writer was killed
         story = " ".join(m.request.story.split())
         rows.append(
             {

@@ -383,16 +383,3 @@ def panel_files(run_dir: Path, panel_id: str, audit: AuditLog | None) -> list[tu
         if f.stem.rsplit("_v", 1)[-1].isdigit()
     ]
     return found + sorted(on_disk, reverse=True)
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether a run's process still lives: a 'running' run whose process died was cut off."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

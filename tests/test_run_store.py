@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from storyviz.errors import RunNotFoundError, RunStoreError, WriterBusyError
-from storyviz.run_store import RunStore, drawing_path, new_run_id, process_alive
+from storyviz.run_store import RunStore, drawing_path, new_run_id
 from storyviz.schemas import RenderRequest, StoryRequest
 
 
@@ -82,12 +82,6 @@ def test_unwritable_runs_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(RunStoreError, match="cannot write to the runs directory"):
         RunStore(blocker / "runs").create(StoryRequest(story="x"), {})
-
-
-def test_process_alive() -> None:
-    assert process_alive(os.getpid())
-    assert not process_alive(None)
-    assert not process_alive(2**22 + 12345)
 
 
 # -- the drawing journal: what a resume may take instead of drawing again ----------------------
