@@ -116,6 +116,8 @@ def test_one_writer_per_run(story: Path, tmp_path: Path) -> None:
         busy = storyviz("resume", run_dir.name, "--runs-dir", str(runs))
         assert time.monotonic() - t0 < 20  # refused, not waited for
         _refused_naming(busy, first.pid)
+        listed = last_json(storyviz("runs", "--runs-dir", str(runs), "--json"))
+        assert listed[0]["status"] == "running"  # its writer holds the lock
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
