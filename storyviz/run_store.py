@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -329,9 +330,15 @@ class RunStore:
             raise RunStoreError(
                 f"cannot write to the runs directory {self.root}: {reason}"
             ) from None
-        run.write_model(REQUEST_FILE, request)
         manifest = RunManifest(run_id=run_id, request=request, pid=os.getpid(), **manifest_fields)
-        run.write_model(MANIFEST_FILE, manifest)
+        try:  # the manifest first: it is what makes a folder a run, and it holds the request
+            run.write_model(MANIFEST_FILE, manifest)
+            run.write_model(REQUEST_FILE, request)
+        except OSError as exc:  # a full disk: leave no folder that looks like a run
+            run.unlock()
+            shutil.rmtree(run_dir, ignore_errors=True)
+            reason = exc.strerror or str(exc)
+            raise RunStoreError(f"cannot write the run folder {run_dir}: {reason}") from None
         return run
 
     def open(self, run_id: str) -> Run:

@@ -198,3 +198,29 @@ def test_leftover_temporary_files_are_removed_only_by_the_writer(tmp_path: Path)
         other.remove_leftovers()
     assert sorted(run.remove_leftovers()) == sorted(leftovers)
     assert keep.exists() and not any(p.exists() for p in leftovers)
+
+
+def test_a_run_folder_that_cannot_be_written_whole_is_not_left_behind(tmp_path: Path) -> None:
+    """A disk that fills up while the run folder is made (here: a file size limit, in a child
+    process) leaves no folder that looks like a run, and a one-line error."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from storyviz.errors import RunStoreError\n"
+        "from storyviz.run_store import RunStore\n"
+        "from storyviz.schemas import StoryRequest\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))\n"
+        "try:\n"
+        "    RunStore(Path(sys.argv[1])).create(StoryRequest(story='Mia ' * 200), {})\n"
+        "except RunStoreError as exc:\n"
+        "    print(exc)\n"
+    )
+    runs = tmp_path / "runs"
+    out = subprocess.run([sys.executable, "-c", script, str(runs)], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    assert out.stdout.startswith("cannot write the run folder") and out.stdout.count("\n") == 1
+    assert list(runs.iterdir()) == []
