@@ -17,14 +17,8 @@ import re
 
 import typer
 
-# Whole sequences go, so no stray "[31m" is left behind: CSI (7-bit and the C1 byte), then
-# the string sequences (OSC, DCS, SOS, PM, APC) up to their terminator or the end of the line,
-# then any other escape and the bytes it takes.
-_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[ -/]*[0-~]?"
-)
+from storyviz.text_checks import without_escape_sequences
+
 # What is left of C0 and C1 (tab and newline are handled on their own), DEL, and lone
 # surrogates (undecodable bytes kept by Python's surrogateescape), which cannot be encoded.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -39,7 +33,7 @@ def clean(text: str, *, multiline: bool = True) -> str:
     A carriage return becomes a line break (a lone one would let text overwrite the line it is
     on), a tab one space, an undecodable byte U+FFFD. With ``multiline=False`` line breaks
     become spaces too, for output that must stay one line (an error message)."""
-    text = _SEQUENCE.sub("", _LINE_BREAK.sub("\n", text))
+    text = without_escape_sequences(_LINE_BREAK.sub("\n", text))
     text = _CONTROL.sub("", text.replace("\t", " "))
     text = _SURROGATE.sub("\ufffd", text)
     return text if multiline else _BREAKS_AND_SPACE.sub(" ", text)

@@ -10,6 +10,7 @@ checks its arguments before anything heavy is imported.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Control, format (zero-width space and joiners, BOM, bidi marks), surrogate, and separators.
@@ -38,3 +39,19 @@ def has_visible_text(text: str) -> bool:
         ch not in _INVISIBLE and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
         for ch in text
     )
+
+
+# Whole sequences go, so no stray "[31m" is left behind: CSI (7-bit and the C1 byte), then
+# the string sequences (OSC, DCS, SOS, PM, APC) up to their terminator or the end of the line,
+# then any other escape and the bytes it takes.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+
+
+def without_escape_sequences(text: str) -> str:
+    """`text` with every terminal escape sequence removed whole, so neither a terminal (which
+    would obey it) nor a planner (which would read "]0;title" as story words) sees it."""
+    return _SEQUENCE.sub("", text)

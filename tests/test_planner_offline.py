@@ -523,3 +523,18 @@ def test_a_caption_keeps_one_full_stop_where_dialogue_was_cut() -> None:
     caption = plan.panels[0].caption or ""
     assert ".." not in caption.replace("...", ""), caption
     assert "Wait..." in caption, caption
+
+
+def test_terminal_escape_sequences_are_not_story_words() -> None:
+    """A pasted story can carry escape sequences; the planner drops them whole, so no "]0;" or
+    "[2J" is left to become a caption or a character named "JBolt"."""
+    from storyviz.agents.planner.offline import OfflinePlanner
+    from storyviz.registry import parse_backend
+    from storyviz.schemas import StoryRequest
+
+    planner = OfflinePlanner(parse_backend("offline"))
+    plain = planner.plan(StoryRequest(story="Mia finds a dog. Bolt barks."))
+    dirty = planner.plan(
+        StoryRequest(story="\x1b]0;PWNED\x07Mia finds a dog. \x1b[2JBolt \x9b31mbarks.\x1b[0m")
+    )
+    assert dirty.model_dump() == plain.model_dump()

@@ -11,6 +11,8 @@ import re
 import unicodedata
 import zlib
 
+from storyviz.text_checks import without_escape_sequences
+
 
 def vocabulary(text: str) -> tuple[str, ...]:
     """The words of a vocabulary written as one whitespace-separated string, in order."""
@@ -80,7 +82,7 @@ def normalise_story(text: str) -> str:
     """
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL_RE.sub("", text)
+    text = _CONTROL_RE.sub("", without_escape_sequences(text))
     text = _SPACES_RE.sub(" ", text)
     text = re.sub(r" *\n *", "\n", text)
     return text.strip()
