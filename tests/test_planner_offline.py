@@ -528,7 +528,6 @@ def test_a_caption_keeps_one_full_stop_where_dialogue_was_cut() -> None:
 def test_terminal_escape_sequences_are_not_story_words() -> None:
     """A pasted story can carry escape sequences; the planner drops them whole, so no "]0;" or
     "[2J" is left to become a caption or a character named "JBolt"."""
-    from storyviz.agents.planner.offline import OfflinePlanner
     from storyviz.registry import parse_backend
     from storyviz.schemas import StoryRequest
 
