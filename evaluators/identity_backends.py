@@ -56,7 +56,7 @@ def _auditor(
     return IdentityAuditor(
         embedder=embedder(spec, allowed=allowed),
         threshold=threshold,
-        spec=str(spec),
+        spec=spec.redacted(),
         detector=build_detector(spec),
     )
 

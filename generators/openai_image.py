@@ -89,10 +89,7 @@ class OpenAIImageGenerator(ApiImageGenerator):
         client = common_options(BackendSpec(spec.name, spec.model, _only(spec, CLIENT_OPTIONS)))
         self.max_references = spec.option("images", int, DEFAULT_REFERENCES)
         base_url = _base_url(spec)
-        shown = dict(spec.options)
-        if "base_url" in shown:
-            shown["base_url"] = display_url(shown["base_url"])
-        self.spec = BackendSpec(spec.name, spec.model, shown).redacted()
+        self.spec = spec.redacted()
         key = os.environ.get(KEY_ENV, "").strip()
         if not key:
             raise ProviderAuthError(f"{self.spec} needs an API key: set {KEY_ENV}")

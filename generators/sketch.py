@@ -53,7 +53,7 @@ class SketchGenerator:
 
     def __init__(self, spec: BackendSpec) -> None:
         spec.check_options(OPTIONS)
-        self.spec = str(spec)
+        self.spec = spec.redacted()
         self.drift = spec.option("drift", float, 0.0)
         self.delay = spec.option("delay", float, 0.0)
         if not (math.isfinite(self.drift) and 0.0 <= self.drift <= 1.0):

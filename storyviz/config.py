@@ -7,7 +7,6 @@ manifest, so a run folder says how it was made without leaking a secret.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,12 +20,12 @@ from pydantic_settings import (
 )
 
 from storyviz.errors import ConfigError
+from storyviz.redaction import MASK, is_secret_name
 from storyviz.registry import BackendSpec, parse_backend
 from storyviz.schemas import PageSize, ReadingOrder
 
 CONFIG_FILE_ENV = "STORYVIZ_CONFIG"
 DEFAULT_CONFIG_FILE = "storyviz.toml"
-_SECRET_FIELD = re.compile(r"(key|secret|token|password)", re.IGNORECASE)
 
 
 class Settings(BaseSettings):
@@ -112,8 +111,8 @@ class Settings(BaseSettings):
         """The settings as JSON-ready data with secret-looking values hidden."""
         data = self.model_dump(mode="json")
         for key in list(data):
-            if _SECRET_FIELD.search(key) and data[key]:
-                data[key] = "***"
+            if is_secret_name(key) and data[key]:
+                data[key] = MASK
         for role in ("planner", "generator", "auditor", "repairer"):
             data[role] = parse_backend(data[role]).redacted()
         return data

@@ -13,15 +13,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote
 
 from storyviz.errors import BackendError
+from storyviz.redaction import MASK, is_secret_name, redact
 
 Role = Literal["planner", "generator", "auditor", "repairer"]
 ROLES: tuple[Role, ...] = ("planner", "generator", "auditor", "repairer")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-_SECRET_KEYS = re.compile(r"(key|secret|token|password)", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -45,9 +45,12 @@ class BackendSpec:
         return "+".join([text, *(str(stage) for stage in self.chain)])
 
     def redacted(self) -> str:
-        """The string with secret-looking option values replaced, safe to write to a run folder."""
-        hidden = {k: ("***" if _SECRET_KEYS.search(k) else v) for k, v in self.options.items()}
-        own = str(BackendSpec(self.name, self.model, hidden))
+        """The string with its secrets masked, safe to write to a run folder or a terminal: the
+        values of secret-looking options, and URL userinfo and secret query parameters in the
+        model and in every option value (see storyviz.redaction)."""
+        hidden = {k: (MASK if is_secret_name(k) else redact(v)) for k, v in self.options.items()}
+        model = redact(self.model) if self.model else self.model
+        own = str(BackendSpec(self.name, model, hidden))
         return "+".join([own, *(stage.redacted() for stage in self.chain)])
 
     def option(self, key: str, kind: Callable[[str], T], default: T) -> T:
@@ -58,8 +61,9 @@ class BackendSpec:
         try:
             return kind(raw)
         except (TypeError, ValueError) as exc:
+            why = MASK if is_secret_name(key) else redact(str(exc))
             raise BackendError(
-                f"backend {self.name!r}: option {key}={raw!r} is invalid ({exc})"
+                f"backend {self.name!r}: option {key}={shown_option(key, raw)!r} is invalid ({why})"
             ) from None
 
     def check_options(self, allowed: set[str] | frozenset[str]) -> None:
@@ -70,6 +74,17 @@ class BackendSpec:
                 f"backend {self.name!r} does not take option(s) {', '.join(unknown)}; "
                 f"it takes: {known}"
             )
+
+
+def shown(text: str) -> str:
+    """A backend string (or a piece of one) as an error message may quote it: decoded, so a
+    percent-encoded URL in an option is seen and masked like any other (storyviz.redaction)."""
+    return redact(unquote(text))
+
+
+def shown_option(key: str, value: str) -> str:
+    """An option's value as a message may quote it."""
+    return MASK if is_secret_name(key) else redact(value)
 
 
 def split_chain(text: str) -> list[str]:
@@ -96,23 +111,25 @@ def parse_backend(text: str) -> BackendSpec:
 
 def _parse_one(raw: str, whole: str) -> BackendSpec:
     if not raw:
-        raise BackendError(f"backend {whole!r} has an empty stage around '+'")
+        raise BackendError(f"backend {shown(whole)!r} has an empty stage around '+'")
     head, _, query = raw.partition("?")
     name, sep, model = head.partition(":")
     name = name.strip().lower()
     if not _NAME.match(name):
-        raise BackendError(f"invalid backend name {name!r} in {raw!r}")
+        raise BackendError(f"invalid backend name {shown(name)!r} in {shown(raw)!r}")
     if sep and not model.strip():
-        raise BackendError(f"backend {raw!r} has a ':' but no model after it")
+        raise BackendError(f"backend {shown(raw)!r} has a ':' but no model after it")
     options: dict[str, str] = {}
     if query:
         try:
             pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
         except ValueError:
-            raise BackendError(f"cannot parse the options {query!r} of backend {raw!r}") from None
+            raise BackendError(
+                f"cannot parse the options {shown(query)!r} of backend {shown(raw)!r}"
+            ) from None
         for key, value in pairs:
             if key in options:
-                raise BackendError(f"backend {raw!r} repeats option {key!r}")
+                raise BackendError(f"backend {shown(raw)!r} repeats option {key!r}")
             options[key] = value
     return BackendSpec(name=name, model=model.strip() or None, options=options)
 
@@ -239,7 +256,9 @@ def resolve(role: Role, text: str) -> tuple[BackendSpec, BackendEntry]:
     spec = parse_backend(text)
     entries = _REGISTRY[role]
     if spec.chain and role != "auditor":
-        raise BackendError(f"only auditors compose with '+'; {text!r} is not a {role} backend")
+        raise BackendError(
+            f"only auditors compose with '+'; {shown(text)!r} is not a {role} backend"
+        )
     for stage in (spec, *spec.chain):
         if stage.name not in entries:
             names = ", ".join(sorted(entries))

@@ -219,4 +219,4 @@ def test_options_are_parsed_and_checked() -> None:
 def test_a_password_in_a_compat_url_is_not_shown() -> None:
     client = openai_chat_from_spec(parse_backend("openai-compat:http://me:hunter2@host:8000/v1#m"))
     assert "hunter2" not in client.spec
-    assert client.spec == "openai-compat:http://me:***@host:8000/v1#m"
+    assert client.spec == "openai-compat:http://***@host:8000/v1#m"  # the user name too

@@ -58,7 +58,7 @@ class OfflinePlanner:
                 f"{MAX_PANELS_PER_PAGE}"
             )
         self.per_page = per_page
-        self.spec = str(spec)
+        self.spec = spec.redacted()
 
     def plan(self, request: StoryRequest) -> StoryPlan:
         text = normalise_story(request.story) or request.story.strip() or "…"

@@ -4,8 +4,8 @@
   so the manifest's costs and the budget see every call a run made.
 - `validate_answer`: turn an answer's text into the caller's pydantic object, or a
   ModelOutputError that keeps the raw text and a list of problems a planner can send back.
-- `safe_message`: one line, bounded, with the API key scrubbed, because provider error bodies
-  end up in run folders, event logs and terminals.
+- `safe_message`: one line, bounded, with the API key and URL credentials scrubbed, because
+  provider error bodies end up in run folders, event logs and terminals.
 
 Imports no SDK: both the OpenAI and the Gemini clients build on it.
 """
@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ValidationError
 
 from storyviz.errors import ModelOutputError
 from storyviz.metering import CallMeter, LLMCall
+from storyviz.redaction import redact
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -30,11 +30,14 @@ MAX_MESSAGE_CHARS = 300
 
 
 def safe_message(text: object, *secrets: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """`text` on one line, at most `limit` characters, with every secret replaced by ***."""
+    """`text` on one line, at most `limit` characters, with every secret replaced by ***, and
+    URL userinfo and secret-looking ``name=value`` pairs masked (an SDK's message may quote
+    the URL it called)."""
     line = " ".join(str(text).split())
     for secret in secrets:
         if secret:
             line = line.replace(secret, "***")
+    line = redact(line)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -44,15 +47,9 @@ def retries_text(count: int) -> str:
 
 
 def display_url(url: str) -> str:
-    """A URL without a password in it (``http://user:***@host/v1``), fit for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    """A URL fit for messages: userinfo and secret query parameters masked
+    (``http://***@host/v1``; storyviz.redaction)."""
+    return redact(url)
 
 
 def problems_of(exc: ValidationError) -> list[str]:

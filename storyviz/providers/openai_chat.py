@@ -101,9 +101,8 @@ def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
         base_url = os.environ.get(BASE_URL_ENV, "").strip() or None
         return OpenAISettings(spec.redacted(), spec.model, key, base_url, compat=False, **common)
     base_url, model = _split_compat_model(spec)
-    redacted = spec.redacted().replace(base_url, display_url(base_url), 1)
     return OpenAISettings(
-        redacted, model, key or COMPAT_PLACEHOLDER_KEY, base_url, compat=True, **common
+        spec.redacted(), model, key or COMPAT_PLACEHOLDER_KEY, base_url, compat=True, **common
     )
 
 
