@@ -31,8 +31,14 @@ DEFAULT_CONFIG_FILE = "storyviz.toml"
 class Settings(BaseSettings):
     """Everything configurable about a run."""
 
+    # allow_inf_nan: "nan" and "inf" parse as floats, and NaN slips past ge/le bounds in the
+    # messages pydantic gives ("should be >= 0" for nan); refuse them as not finite instead.
     model_config = SettingsConfigDict(
-        env_prefix="STORYVIZ_", extra="forbid", validate_default=True, toml_file=None
+        env_prefix="STORYVIZ_",
+        extra="forbid",
+        validate_default=True,
+        toml_file=None,
+        allow_inf_nan=False,
     )
 
     runs_dir: Path = Path("runs")

@@ -9,6 +9,7 @@ is built, so listing or parsing backends never pulls in torch or a provider SDK.
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -55,18 +56,45 @@ class BackendSpec:
         own = str(BackendSpec(self.name, model, hidden))
         return "+".join([own, *(stage.redacted() for stage in self.chain)])
 
-    def option(self, key: str, kind: Callable[[str], T], default: T) -> T:
-        """A typed option value, or a BackendError that says which option and why."""
+    def option(
+        self,
+        key: str,
+        kind: Callable[[str], T],
+        default: T,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> T:
+        """A typed option value, or a BackendError that says which option and why.
+
+        Every number must be finite: ``float("nan")``, ``"inf"`` and ``"1e999"`` parse, but no
+        setting means anything with them, and they fail far away (in ``time.sleep``, an SDK, a
+        sampler) with a traceback. Numbers are checked against ``low..high`` (inclusive) where
+        the caller gives bounds; every numeric option of a built-in backend does."""
         if key not in self.options:
             return default
         raw = self.options[key]
         try:
-            return kind(raw)
-        except (TypeError, ValueError) as exc:
+            value = kind(raw)
+        except (TypeError, ValueError, OverflowError) as exc:
             why = MASK if is_secret_name(key) else redact(str(exc))
             raise BackendError(
                 f"backend {self.name!r}: option {key}={shown_option(key, raw)!r} is invalid ({why})"
             ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BackendError(
+                f"backend {self.name!r}: option {key}={shown_option(key, raw)!r} is not a finite "
+                "number"
+            )
+        if low is not None or high is not None:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise TypeError(f"option {key}: bounds apply to numbers, not {type(value)}")
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise BackendError(
+                    f"backend {self.name!r}: {key} must be within {_bounds(low, high)}, "
+                    f"got {shown_option(key, raw)}"
+                )
+        return value
 
     def check_options(self, allowed: set[str] | frozenset[str]) -> None:
         unknown = sorted(set(self.options) - set(allowed))
@@ -76,6 +104,15 @@ class BackendSpec:
                 f"backend {self.name!r} does not take option(s) {', '.join(unknown)}; "
                 f"it takes: {known}"
             )
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    """``0..1``, ``>= 1``, ``<= 60``: a range as a message says it."""
+    if low is None:
+        return f"<= {high:g}"
+    if high is None:
+        return f">= {low:g}"
+    return f"{low:g}..{high:g}"
 
 
 def shown(text: str) -> str:

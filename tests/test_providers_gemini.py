@@ -131,7 +131,7 @@ def test_options_are_parsed_and_checked() -> None:
     for bad, match in [
         ("gemini", "needs a model"),
         ("gemini:gemini-2.5-flash?mode=json_object", "does not take option"),
-        ("gemini:gemini-2.5-flash?timeout=0", "timeout must be positive"),
+        ("gemini:gemini-2.5-flash?timeout=0", "timeout must be within 0.1..3600, got 0"),
         ("gemini:gemini-2.5-flash?max_retries=many", "max_retries"),
     ]:
         with pytest.raises(BackendError, match=match):

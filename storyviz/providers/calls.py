@@ -16,17 +16,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from storyviz.errors import ModelOutputError
 from storyviz.metering import CallMeter, LLMCall
 from storyviz.redaction import redact
+from storyviz.registry import BackendSpec
 
 T = TypeVar("T", bound=BaseModel)
 
 MAX_MESSAGE_CHARS = 300
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 3600.0  # seconds per call
+MAX_RETRIES = 10  # with backoff, ten retries already wait minutes
+MAX_IMAGES = 100  # per call; the services take fewer (OpenAI edits 16)
+MAX_TEMPERATURE = 2.0  # the top of both services' range
 
 
 def safe_message(text: object, *secrets: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -39,6 +44,23 @@ def safe_message(text: object, *secrets: str, limit: int = MAX_MESSAGE_CHARS) ->
             line = line.replace(secret, "***")
     line = redact(line)
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def client_options(spec: BackendSpec, *, images: int = 16) -> dict[str, Any]:
+    """The connection options every model client takes (``timeout``, ``max_retries``,
+    ``images``, ``temperature``), parsed and range-checked once for all of them, so an
+    OpenAI and a Gemini backend accept and refuse the same values with the same words."""
+    temperature = (
+        spec.option("temperature", float, 0.0, low=0.0, high=MAX_TEMPERATURE)
+        if "temperature" in spec.options
+        else None
+    )
+    return {
+        "timeout": spec.option("timeout", float, 120.0, low=MIN_TIMEOUT, high=MAX_TIMEOUT),
+        "max_retries": spec.option("max_retries", int, 3, low=0, high=MAX_RETRIES),
+        "images": spec.option("images", int, images, low=1, high=MAX_IMAGES),
+        "temperature": temperature,
+    }
 
 
 def retries_text(count: int) -> str:

@@ -50,10 +50,7 @@ def _flag(spec: BackendSpec, key: str, default: bool) -> bool:
 
 
 def _int_in(spec: BackendSpec, key: str, default: int, low: int, high: int) -> int:
-    value = spec.option(key, int, default)
-    if not low <= value <= high:
-        raise BackendError(f"option {key}={value} is out of range {low}..{high}")
-    return value
+    return spec.option(key, int, default, low=low, high=high)
 
 
 def llm_planner(spec: BackendSpec) -> Any:

@@ -45,6 +45,7 @@ from storyviz.providers.base import ChatMessage, ChatResult
 from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
+    client_options,
     display_url,
     metered_call,
     output_error,
@@ -101,15 +102,7 @@ def settings_from_spec(
     spec.check_options(OPTIONS | own_options)
     if not spec.model:
         raise BackendError(f"backend {spec.name!r} needs a model, e.g. {example}")
-    timeout = spec.option("timeout", float, 120.0)
-    max_retries = spec.option("max_retries", int, 3)
-    images = spec.option("images", int, 16)
-    temperature = spec.option("temperature", float, 0.0) if "temperature" in spec.options else None
-    if timeout <= 0 or max_retries < 0 or images < 1:
-        raise BackendError(
-            f"backend {spec.name!r}: timeout must be positive, max_retries 0 or more, "
-            "images 1 or more"
-        )
+    options = client_options(spec)
     key_env, key = next(((n, os.environ[n].strip()) for n in KEY_ENVS if _env(n)), ("", ""))
     if not key:
         raise ProviderAuthError(
@@ -124,10 +117,7 @@ def settings_from_spec(
         api_key=key,
         key_env=key_env,
         base_url=base_url,
-        timeout=timeout,
-        max_retries=max_retries,
-        temperature=temperature,
-        images=images,
+        **options,
     )
 
 

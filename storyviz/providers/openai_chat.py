@@ -44,6 +44,7 @@ from storyviz.providers.base import ChatMessage, ChatResult, ImagePart
 from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
+    client_options,
     display_url,
     metered_call,
     output_error,
@@ -108,28 +109,12 @@ def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
 
 def common_options(spec: BackendSpec) -> dict[str, Any]:
     """The client options every OpenAI backend takes, checked (the image backend uses them too)."""
-    timeout = spec.option("timeout", float, 120.0)
-    max_retries = spec.option("max_retries", int, 3)
-    images = spec.option("images", int, 16)
     mode = spec.option("mode", str, "json_schema")
-    temperature = spec.option("temperature", float, 0.0) if "temperature" in spec.options else None
-    if timeout <= 0:
-        raise BackendError(f"backend {spec.name!r}: option timeout must be positive seconds")
-    if max_retries < 0:
-        raise BackendError(f"backend {spec.name!r}: option max_retries must be 0 or more")
-    if images < 1:
-        raise BackendError(f"backend {spec.name!r}: option images must be 1 or more")
     if mode not in ("json_schema", "json_object"):
         raise BackendError(
             f"backend {spec.name!r}: option mode must be json_schema or json_object, not {mode!r}"
         )
-    return {
-        "timeout": timeout,
-        "max_retries": max_retries,
-        "temperature": temperature,
-        "mode": mode,
-        "images": images,
-    }
+    return {**client_options(spec), "mode": mode}
 
 
 def _split_compat_model(spec: BackendSpec) -> tuple[str, str]:
