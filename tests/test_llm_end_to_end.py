@@ -267,3 +267,20 @@ def test_credentials_in_backend_urls_reach_no_file_of_the_run_and_no_output(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["backends"]["planner"].startswith("openai-compat:http://***@127.0.0.1:")
     assert "size%3D2" in manifest["config"]["repairer"]  # what is not secret stays readable
+
+
+def test_a_planner_answering_a_truncated_body_is_one_line_and_the_run_says_failed(
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "runs"
+    with FakeOpenAIServer() as server:
+        server.garbled("truncated JSON")
+        proc = storyviz(
+            "run", STORY, "--planner", server.backend("m", max_retries=0),
+            "--runs-dir", str(runs), "-q", env=_env(),
+        )  # fmt: skip
+
+    assert_one_line_error(proc, "answer cannot be read (JSONDecodeError")
+    (run_dir,) = runs.iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "answer cannot be read" in manifest["error"]

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from storyviz.errors import ModelOutputError
+from storyviz.errors import ModelOutputError, ProviderError, StoryvizError
 from storyviz.metering import CallMeter, LLMCall
 from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
@@ -132,6 +132,33 @@ class MeterBinding:
         self.role = role
 
 
+UNREADABLE: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+)
+"""What comes out of a call when the service's body is not the API's JSON: an SDK parses the
+body inside its own call and lets its parser's error through, not an SDK error. A truncated or
+non-JSON body is a JSONDecodeError, bytes that are not UTF-8 a UnicodeDecodeError (both
+ValueErrors, as is pydantic's ValidationError), and JSON of another shape, or a text body the
+SDK hands back as a str, a KeyError, TypeError or AttributeError where it is read. The clients
+turn their SDK's own errors into StoryvizErrors inside the call, so what is left of these kinds
+is the answer's fault; the original stays chained as the cause for a developer."""
+
+
+def unreadable_answer(backend: str, exc: BaseException, secret: str = "") -> ProviderError:
+    """The one-line ProviderError for an answer that could not be read."""
+    return ProviderError(
+        safe_message(
+            f"{backend}: the service's answer cannot be read ({type(exc).__name__}: {exc}); "
+            "is the URL an API of this kind, or a proxy's error page?",
+            secret,
+        )
+    )
+
+
 @contextmanager
 def metered_call(
     binding: MeterBinding,
@@ -141,7 +168,10 @@ def metered_call(
     purpose: str,
     secret: str = "",
 ) -> Iterator[CallRecord]:
-    """Reserve one call (BudgetExceededError before anything is sent), then record it."""
+    """Reserve one call (BudgetExceededError before anything is sent), then record it.
+
+    Every client sends and reads inside this block, so it is also where an answer that cannot
+    be read becomes a ProviderError for all of them (see `UNREADABLE`)."""
     meter = binding.meter
     if meter is not None:
         meter.reserve(binding.role)
@@ -149,6 +179,13 @@ def metered_call(
     error: str | None = None
     try:
         yield record
+    except StoryvizError as exc:
+        error = safe_message(f"{type(exc).__name__}: {exc}", secret)
+        raise
+    except UNREADABLE as exc:
+        mapped = unreadable_answer(backend, exc, secret)
+        error = f"{type(mapped).__name__}: {mapped}"
+        raise mapped from exc
     except BaseException as exc:
         error = safe_message(f"{type(exc).__name__}: {exc}", secret)
         raise
