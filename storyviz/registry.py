@@ -241,7 +241,8 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
         ),
         "openai-compat": BackendEntry(
             _LLM_PLANNER,
-            "any OpenAI-compatible server: Ollama, vLLM, llama.cpp, LM Studio (URL#MODEL)",
+            "any OpenAI-compatible server: Ollama, vLLM, llama.cpp, LM Studio (URL#MODEL); "
+            "no key sent unless ?key_env=VAR",
             extra="openai",
             model="required",
             example=_COMPAT,
@@ -333,7 +334,7 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
         ),
         "openai-compat": BackendEntry(
             _LLM_REPAIRER,
-            "OpenAI-compatible server chooses repairs (URL#MODEL)",
+            "OpenAI-compatible server chooses repairs (URL#MODEL; ?key_env=VAR for a key)",
             extra="openai",
             model="required",
             example=_COMPAT,

@@ -12,11 +12,14 @@ Imports no SDK: both the OpenAI and the Gemini clients build on it.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +29,7 @@ from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 300
 MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 3600.0  # seconds per call
@@ -44,6 +48,34 @@ def safe_message(text: object, *secrets: str, limit: int = MAX_MESSAGE_CHARS) ->
             line = line.replace(secret, "***")
     line = redact(line)
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def warn_if_key_in_clear(spec: str, url: str, key_env: str | None) -> bool:
+    """Warn when a client would send the key from `key_env` unencrypted: over plain http to a
+    host that is not this machine, where anyone on the way can read it. The warning goes
+    through logging, as the auditors' notes do, so a terminal shows it as one line on stderr
+    (logging's last-resort handler) and an application can route it. True when it warned."""
+    parts = urlsplit(url)
+    if not key_env or parts.scheme != "http" or is_loopback(parts.hostname or ""):
+        return False
+    log.warning(
+        "storyviz: warning: %s sends the key in %s over plain http to %s, where anyone on the "
+        "way can read it; use https:// for a server on another machine",
+        spec,
+        key_env,
+        parts.hostname,
+    )
+    return True
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
 
 
 def client_options(spec: BackendSpec, *, images: int = 16) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from storyviz.providers.calls import (
     retries_text,
     safe_message,
     validate_answer,
+    warn_if_key_in_clear,
 )
 from storyviz.registry import BackendSpec
 
@@ -147,6 +148,7 @@ class GeminiChat:
             ),
         )
         self._timeouts, self._transport_errors = _transport_error_types()
+        warn_if_key_in_clear(self.spec, settings.base_url or DEFAULT_BASE_URL, settings.key_env)
 
     def bind_meter(self, meter: CallMeter, role: str) -> None:
         self._binding.bind(meter, role)
