@@ -23,7 +23,7 @@ from storyviz.seeding import stable_seed
 class RuleRepairer:
     def __init__(self, spec: BackendSpec) -> None:
         spec.check_options(set())
-        self.spec = str(spec)
+        self.spec = spec.redacted()
 
     def propose(
         self,

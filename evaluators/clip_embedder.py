@@ -17,6 +17,7 @@ import torch
 from numpy.typing import NDArray
 
 from storyviz.errors import BackendError
+from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 
 from .identity_embed import unit_rows
@@ -34,9 +35,9 @@ class ClipEmbedder:
         self.model_name = str(spec.model)
         self.pretrained = spec.options.get("pretrained") or None
         self.device = device_for(spec)
-        self.name = f"clip:{self.model_name}" + (
-            f"?pretrained={self.pretrained}" if self.pretrained else ""
-        )
+        # recorded in eval.json: a pretrained URL may carry a token
+        pretrained = f"?pretrained={self.pretrained}" if self.pretrained else ""
+        self.name = redact(f"clip:{self.model_name}{pretrained}")
         key = ("open_clip", self.model_name, self.pretrained, self.device)
         self.model, self.preprocess = cached(key, self._load)
 

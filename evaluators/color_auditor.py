@@ -57,7 +57,7 @@ class ColorAuditor:
 
     def __init__(self, spec: BackendSpec) -> None:
         self.thresholds = Thresholds.from_spec(spec)
-        self.spec = str(spec)
+        self.spec = spec.redacted()
 
     def audit(self, items: Sequence[AuditItem]) -> list[PanelAudit]:
         return audit_each(items, _load, self._audit_panel, self.spec)

@@ -10,7 +10,6 @@ Override with ``offline?minor=..&major=..&critical=..&presence=..``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from storyviz.errors import BackendError
@@ -18,6 +17,7 @@ from storyviz.registry import BackendSpec
 from storyviz.schemas import Severity
 
 OPTIONS = frozenset({"minor", "major", "critical", "presence"})
+MAX_DELTA_E = 400.0  # CIE76 distances between real colours stay below about 375
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,11 @@ class Thresholds:
         spec.check_options(OPTIONS)
         base = cls()
         found = cls(
-            minor=spec.option("minor", float, base.minor),
-            major=spec.option("major", float, base.major),
-            critical=spec.option("critical", float, base.critical),
-            presence=spec.option("presence", float, base.presence),
+            minor=spec.option("minor", float, base.minor, low=0.0, high=MAX_DELTA_E),
+            major=spec.option("major", float, base.major, low=0.0, high=MAX_DELTA_E),
+            critical=spec.option("critical", float, base.critical, low=0.0, high=MAX_DELTA_E),
+            presence=spec.option("presence", float, base.presence, low=0.0, high=1.0),
         )
-        values = (found.minor, found.major, found.critical, found.presence)
-        if not all(math.isfinite(v) for v in values):
-            raise BackendError(f"backend {spec.name!r}: thresholds must be finite numbers")
         if not 0 < found.minor < found.major < found.critical:
             raise BackendError(
                 f"backend {spec.name!r}: need 0 < minor < major < critical, got "

@@ -24,6 +24,7 @@ from typing import Any
 
 from storyviz.metering import CallMeter, Metered
 from storyviz.protocols import AuditItem, Auditor
+from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 from storyviz.schemas import PanelAudit
 
@@ -37,7 +38,7 @@ class CompositeAuditor:
         if len(stages) < 2:
             raise ValueError("a composite auditor needs at least two stages")
         self.stages = list(stages)
-        self.spec = str(spec)
+        self.spec = spec.redacted() if isinstance(spec, BackendSpec) else redact(spec)
         self.rounds: list[dict[str, Any]] = []
         """Per audit() call: panels, and per later stage the panels asked, calls made and saved."""
         self.vlm_calls_saved = 0

@@ -47,37 +47,32 @@ def dino_auditor(spec: BackendSpec) -> IdentityAuditor:
 def _auditor(
     spec: BackendSpec, embedder: _EmbedderType, options: frozenset[str], example: str
 ) -> IdentityAuditor:
-    """The auditor around `embedder`; the model, options and threshold are checked before the
-    embedder is built, so a mistyped backend string fails before any weights are loaded."""
+    """The auditor around `embedder`; the model, options and thresholds are checked before the
+    embedder or a detector is built, so a mistyped backend string fails before any weights are
+    loaded."""
     _needs_model(spec, example)
     allowed = frozenset(options | _AUDITOR_OPTIONS)
     spec.check_options(allowed)
-    threshold = _threshold(spec)
+    threshold = spec.option("threshold", float, DEFAULT_THRESHOLDS[spec.name], low=0.0, high=1.0)
+    detector_threshold = spec.option("detector_threshold", float, None, low=0.0, high=1.0)
     return IdentityAuditor(
         embedder=embedder(spec, allowed=allowed),
         threshold=threshold,
-        spec=str(spec),
-        detector=build_detector(spec),
+        spec=spec.redacted(),
+        detector=build_detector(spec, detector_threshold),
     )
 
 
-def _threshold(spec: BackendSpec) -> float:
-    threshold = spec.option("threshold", float, DEFAULT_THRESHOLDS[spec.name])
-    if not 0.0 <= threshold <= 1.0:
-        raise BackendError(f"backend {spec.name!r}: threshold must be within 0..1, got {threshold}")
-    return threshold
-
-
-def build_detector(spec: BackendSpec) -> Detector | None:
-    """The detector a ``?detector=`` option names, or None."""
+def build_detector(spec: BackendSpec, threshold: float | None = None) -> Detector | None:
+    """The detector a ``?detector=`` option names (with `threshold`, else its default), or None."""
     source = spec.options.get("detector", "").strip()
     if not source:
         return None
     from .detector_owl import DEFAULT_THRESHOLD, OwlDetector
     from .identity_torch import device_for
 
-    threshold = spec.option("detector_threshold", float, DEFAULT_THRESHOLD)
-    return OwlDetector(source, threshold=threshold, device=device_for(spec))
+    chosen = DEFAULT_THRESHOLD if threshold is None else threshold
+    return OwlDetector(source, threshold=chosen, device=device_for(spec))
 
 
 def _needs_model(spec: BackendSpec, example: str) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyviz.errors import BackendError
-from storyviz.registry import BackendSpec, parse_backend
+from storyviz.registry import BackendSpec, parse_backend, unknown_name
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -53,11 +53,11 @@ def build_embedder(text: str | BackendSpec | None) -> Embedder:
         from .identity_pixels import PixelEmbedder
 
         spec.check_options(set())
+        if spec.model is not None:
+            raise BackendError(f"embedder 'pixel' takes no model; got {spec.model!r}")
         return PixelEmbedder()
     if spec.name not in ("clip", "dino"):
-        raise BackendError(
-            f"unknown embedder {spec.name!r}; choose one of: {', '.join(EMBEDDER_NAMES)}"
-        )
+        raise unknown_name("embedder", spec.name, EMBEDDER_NAMES)
     if not spec.model:
         example = "clip:ViT-B-32" if spec.name == "clip" else "dino:facebook/dinov2-small"
         raise BackendError(f"the {spec.name} embedder needs a model, e.g. {example}")

@@ -64,7 +64,7 @@ class DiffusersGenerator:
 
     def __init__(self, spec: BackendSpec) -> None:
         self.settings: Settings = parse_settings(spec)
-        self.spec = str(spec)
+        self.spec = spec.redacted()
         self.device = choose_device(self.settings.device)
         self.dtype = choose_dtype(self.device, self.settings.dtype, self.settings.preset.family)
         # Offloading moves modules between CPU and a GPU; with no GPU there is nothing to offload.

@@ -6,7 +6,6 @@ that names the option, instead of after a multi-gigabyte load.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,9 @@ _DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16
 OFFLOADS = ("none", "model", "sequential")
 LAYOUTS = ("auto", "regions", "off")  # auto: IP-Adapter masks with an adapter, else regions
 DEFAULT_IP_SCALE = 0.6  # identity without copying the reference's pose and background
+MAX_STEPS = 1000  # the schedulers' training timesteps; more cannot be scheduled
+MAX_GUIDANCE = 50.0  # far past any model's useful classifier-free guidance (about 1-15)
+MIN_SIZE, MAX_SIZE = 64, 4096  # as --panel-size: tiny sizes break UNets, huge ones any GPU
 
 # Short names for the IP-Adapter weights people use most (h94/IP-Adapter on the hub).
 ADAPTER_SHORTHANDS = {
@@ -121,8 +123,10 @@ def parse_size(text: str) -> Size:
     width_text, sep, height_text = raw.partition("x")
     width = int(width_text)
     height = int(height_text) if sep else None
-    if width < 64 or (height is not None and height < 64):
-        raise ValueError("sizes below 64 pixels are not supported")
+    if width < MIN_SIZE or (height is not None and height < MIN_SIZE):
+        raise ValueError(f"sizes below {MIN_SIZE} pixels are not supported")
+    if width > MAX_SIZE or (height is not None and height > MAX_SIZE):
+        raise ValueError(f"sizes above {MAX_SIZE} pixels are not supported")
     return Size(width, height)
 
 
@@ -157,21 +161,15 @@ def parse_settings(spec: BackendSpec) -> Settings:
             "or diffusers:/path/to/local/model"
         )
     preset = preset_for(spec.model)
-    steps = spec.option("steps", int, preset.steps)
-    guidance = spec.option("guidance", float, preset.guidance)
-    if steps < 1:
-        raise BackendError(f"backend 'diffusers': steps must be at least 1, got {steps}")
-    if not (math.isfinite(guidance) and guidance >= 0.0):
-        raise BackendError(f"backend 'diffusers': guidance must be >= 0, got {guidance}")
+    steps = spec.option("steps", int, preset.steps, low=1, high=MAX_STEPS)
+    guidance = spec.option("guidance", float, preset.guidance, low=0.0, high=MAX_GUIDANCE)
     size: Size | None = spec.option("size", parse_size, None)
     device: str | None = spec.option("device", _choice("device", DEVICES), None)
     dtype: str | None = spec.option("dtype", _choice("dtype", DTYPES, _DTYPE_ALIASES), None)
     offload = spec.option("offload", _choice("offload", OFFLOADS), "none")
     negative = spec.option("negative", _bool, preset.family != "flux")
     ip_adapter: AdapterSource | None = spec.option("ip_adapter", parse_adapter, None)
-    ip_scale = spec.option("ip_scale", float, DEFAULT_IP_SCALE)
-    if not (math.isfinite(ip_scale) and 0.0 <= ip_scale <= 2.0):
-        raise BackendError(f"backend 'diffusers': ip_scale must be in [0, 2], got {ip_scale}")
+    ip_scale = spec.option("ip_scale", float, DEFAULT_IP_SCALE, low=0.0, high=2.0)
     if "ip_scale" in spec.options and ip_adapter is None:
         raise BackendError("backend 'diffusers': ip_scale needs ip_adapter= as well")
     layout = spec.option("layout", _choice("layout", LAYOUTS), "auto")

@@ -66,6 +66,7 @@ CHOICES = {
 }
 REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
 DEFAULT_REFERENCES = 8
+MAX_REFERENCES = 16  # images.edit takes at most 16 input images
 
 
 class OpenAIImageGenerator(ApiImageGenerator):
@@ -87,12 +88,11 @@ class OpenAIImageGenerator(ApiImageGenerator):
         # DALL-E models cannot take reference images; their edits are mask-only (dall-e-2).
         self.use_references = api.flag(spec, "references", not self.model.startswith("dall-e"))
         client = common_options(BackendSpec(spec.name, spec.model, _only(spec, CLIENT_OPTIONS)))
-        self.max_references = spec.option("images", int, DEFAULT_REFERENCES)
+        self.max_references = spec.option(
+            "images", int, DEFAULT_REFERENCES, low=1, high=MAX_REFERENCES
+        )
         base_url = _base_url(spec)
-        shown = dict(spec.options)
-        if "base_url" in shown:
-            shown["base_url"] = display_url(shown["base_url"])
-        self.spec = BackendSpec(spec.name, spec.model, shown).redacted()
+        self.spec = spec.redacted()
         key = os.environ.get(KEY_ENV, "").strip()
         if not key:
             raise ProviderAuthError(f"{self.spec} needs an API key: set {KEY_ENV}")

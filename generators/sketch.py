@@ -15,7 +15,6 @@ drifted. They are listed under ``info["ignored"]`` so a reader of the provenance
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from typing import Any
@@ -36,6 +35,7 @@ from .sketch_scenery import paint_background
 
 RENDERER = "sketch"
 OPTIONS = frozenset({"drift", "delay"})
+MAX_DELAY = 3600.0  # seconds: a simulated slow backend, not a way to hang a run for good
 REFERENCE_PAPER = (244, 242, 236)
 _REPAIR_INPUTS = ("emphasis", "regions", "init_image", "mask", "strength")
 _INPAINT_INPUTS = ("init_image", "mask")
@@ -53,13 +53,9 @@ class SketchGenerator:
 
     def __init__(self, spec: BackendSpec) -> None:
         spec.check_options(OPTIONS)
-        self.spec = str(spec)
-        self.drift = spec.option("drift", float, 0.0)
-        self.delay = spec.option("delay", float, 0.0)
-        if not (math.isfinite(self.drift) and 0.0 <= self.drift <= 1.0):
-            raise BackendError(f"backend 'sketch': drift must be between 0 and 1, got {self.drift}")
-        if not (math.isfinite(self.delay) and self.delay >= 0.0):
-            raise BackendError(f"backend 'sketch': delay must be >= 0 seconds, got {self.delay}")
+        self.spec = spec.redacted()
+        self.drift = spec.option("drift", float, 0.0, low=0.0, high=1.0)
+        self.delay = spec.option("delay", float, 0.0, low=0.0, high=MAX_DELAY)
 
     def render(self, request: RenderRequest) -> RenderResult:
         started = time.perf_counter()

@@ -7,7 +7,6 @@ manifest, so a run folder says how it was made without leaking a secret.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,19 +20,25 @@ from pydantic_settings import (
 )
 
 from storyviz.errors import ConfigError
+from storyviz.redaction import MASK, is_secret_name
 from storyviz.registry import BackendSpec, parse_backend
 from storyviz.schemas import PageSize, ReadingOrder
 
 CONFIG_FILE_ENV = "STORYVIZ_CONFIG"
 DEFAULT_CONFIG_FILE = "storyviz.toml"
-_SECRET_FIELD = re.compile(r"(key|secret|token|password)", re.IGNORECASE)
 
 
 class Settings(BaseSettings):
     """Everything configurable about a run."""
 
+    # allow_inf_nan: "nan" and "inf" parse as floats, and NaN slips past ge/le bounds in the
+    # messages pydantic gives ("should be >= 0" for nan); refuse them as not finite instead.
     model_config = SettingsConfigDict(
-        env_prefix="STORYVIZ_", extra="forbid", validate_default=True, toml_file=None
+        env_prefix="STORYVIZ_",
+        extra="forbid",
+        validate_default=True,
+        toml_file=None,
+        allow_inf_nan=False,
     )
 
     runs_dir: Path = Path("runs")
@@ -120,8 +125,8 @@ class Settings(BaseSettings):
         """The settings as JSON-ready data with secret-looking values hidden."""
         data = self.model_dump(mode="json")
         for key in list(data):
-            if _SECRET_FIELD.search(key) and data[key]:
-                data[key] = "***"
+            if is_secret_name(key) and data[key]:
+                data[key] = MASK
         for role in ("planner", "generator", "auditor", "repairer"):
             data[role] = parse_backend(data[role]).redacted()
         return data

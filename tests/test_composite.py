@@ -136,7 +136,7 @@ def test_chains_parse_and_print_back_with_secrets_hidden() -> None:
     [
         ("generator", "sketch+offline", "only auditors compose"),
         ("auditor", "offline+nosuch:x", "invalid backend name 'offline+nosuch'"),
-        ("auditor", "offline+vlm", "needs a model service"),
+        ("auditor", "offline+vlm", "needs a model, e.g. vlm:openai:"),
     ],
 )
 def test_bad_chains_are_one_line_errors(role: Any, text: str, fragment: str) -> None:

@@ -29,6 +29,7 @@ from storyviz.errors import (
     BudgetExceededError,
     ModelOutputError,
     ProviderAuthError,
+    ProviderError,
     RefusalError,
 )
 from storyviz.protocols import Generator
@@ -161,6 +162,16 @@ def test_a_blocked_or_imageless_answer_is_a_clear_error(
     getattr(server, script)()
     with pytest.raises(error, match=said):
         generator(server).render(panel())
+
+
+@pytest.mark.parametrize("body", ["truncated JSON", "an HTML error page"])
+def test_a_status_200_body_that_is_not_json_is_a_provider_error(
+    server: FakeGeminiImageServer, body: str
+) -> None:
+    server.garbled(body)
+    with pytest.raises(ProviderError, match="answer cannot be read") as caught:
+        generator(server).render(panel())
+    assert "\n" not in str(caught.value)
 
 
 # -- metering --------------------------------------------------------------------------------------

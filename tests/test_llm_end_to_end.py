@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from cli_helpers import assert_one_line_error, last_json, storyviz
@@ -234,3 +235,52 @@ def test_an_unreachable_server_is_one_line_and_the_run_says_failed(tmp_path: Pat
     assert_one_line_error(proc, "127.0.0.1:9")
     (run_dir,) = runs.iterdir()
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_credentials_in_backend_urls_reach_no_file_of_the_run_and_no_output(
+    tmp_path: Path,
+) -> None:
+    """Userinfo in a model URL and a secret query parameter in an option URL, in three roles:
+    the manifest (config and backends), events, audit file and report show none of them."""
+    hidden = "SECRET"
+    proxy = f"https://{hidden}-token@proxy.example/v1?api_key={hidden}-query&size=2"
+    with FakeOpenAIServer() as server:
+        server.respond_with(_respond)
+        url = server.base_url.replace("http://", f"http://user:{hidden}-password@")
+        proc = storyviz(
+            "run", STORY, "--panels", "3", "--max-rounds", "0",
+            "--planner", f"openai-compat:{url}#m",
+            "--auditor", f"offline+vlm:openai-compat:{url}#m",
+            "--repairer", "gemini:gemini-2.5-flash?" + urlencode({"base_url": proxy}),
+            "--runs-dir", str(tmp_path / "runs"), "--json",
+            env={**_env(), "GEMINI_API_KEY": "gm-test-key"},
+        )  # fmt: skip
+    summary = last_json(proc)
+
+    assert summary["status"] == "completed"
+    assert hidden not in proc.stdout and hidden not in proc.stderr
+    run_dir = Path(summary["run_dir"])
+    files = [path for path in run_dir.rglob("*") if path.is_file()]
+    assert {"manifest.json", "report.html", "events.jsonl", "audit.json"} <= {p.name for p in files}
+    for path in files:
+        assert hidden.encode() not in path.read_bytes(), path
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["backends"]["planner"].startswith("openai-compat:http://***@127.0.0.1:")
+    assert "size%3D2" in manifest["config"]["repairer"]  # what is not secret stays readable
+
+
+def test_a_planner_answering_a_truncated_body_is_one_line_and_the_run_says_failed(
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "runs"
+    with FakeOpenAIServer() as server:
+        server.garbled("truncated JSON")
+        proc = storyviz(
+            "run", STORY, "--planner", server.backend("m", max_retries=0),
+            "--runs-dir", str(runs), "-q", env=_env(),
+        )  # fmt: skip
+
+    assert_one_line_error(proc, "answer cannot be read (JSONDecodeError")
+    (run_dir,) = runs.iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "answer cannot be read" in manifest["error"]

@@ -228,6 +228,21 @@ def test_server_errors_past_the_retries_name_the_status(server: FakeOpenAIImages
         generator(server, max_retries=1).render(panel())
 
 
+@pytest.mark.parametrize("body", ["truncated JSON", "an HTML error page", "a JSON list"])
+def test_a_status_200_body_that_is_not_json_is_a_provider_error(
+    server: FakeOpenAIImagesServer, body: str
+) -> None:
+    meter, calls = metered()
+    gen = generator(server)
+    gen.bind_meter(meter, "generator")  # type: ignore[attr-defined]
+    server.garbled(body)
+
+    with pytest.raises(ProviderError, match="answer cannot be read") as caught:
+        gen.render(panel())
+    assert "\n" not in str(caught.value)
+    assert [call.ok for call in calls] == [False]
+
+
 def test_a_refused_key_is_an_auth_error_naming_the_variable_never_the_key(
     server: FakeOpenAIImagesServer,
 ) -> None:

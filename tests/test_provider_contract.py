@@ -33,7 +33,7 @@ from api_clients import (
     quick,
     set_key,
 )
-from fakes import gemini_server, openai_server
+from fakes import GARBLED_BODIES, gemini_server, openai_server
 from fakes.gemini_server import FakeGeminiServer
 from fakes.openai_server import FakeOpenAIServer
 from pydantic import BaseModel
@@ -204,6 +204,28 @@ def test_every_kind_of_refusal_is_a_refusal_error_saying_why(
     for reason in reasons:
         with pytest.raises(RefusalError, match=reason):
             ask(client)
+
+
+@pytest.mark.parametrize("body", sorted(GARBLED_BODIES))
+def test_a_status_200_body_that_is_not_the_apis_json_is_a_one_line_storyviz_error(
+    provider: Provider[Any], server: Any, body: str
+) -> None:
+    """The SDK parses the body inside its call; whatever its parser raises (JSONDecodeError,
+    UnicodeDecodeError, an AttributeError on a str) comes out as the project's error."""
+    meter, calls = metered()
+    client = provider.client(server)
+    client.bind_meter(meter, "planner")
+    server.garbled(body)
+
+    with pytest.raises((ProviderError, ModelOutputError)) as caught:
+        ask(client)
+
+    message = str(caught.value)
+    assert "\n" not in message and SECRET not in message
+    if body in ("truncated JSON", "an HTML error page"):  # what every SDK fails to parse
+        assert type(caught.value) is ProviderError
+        assert "answer cannot be read" in message
+    assert [call.ok for call in calls] == [False]  # metered as a failed call
 
 
 # -- the service failing ---------------------------------------------------------------------------

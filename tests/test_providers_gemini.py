@@ -9,6 +9,7 @@ test_provider_contract.py.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -131,8 +132,24 @@ def test_options_are_parsed_and_checked() -> None:
     for bad, match in [
         ("gemini", "needs a model"),
         ("gemini:gemini-2.5-flash?mode=json_object", "does not take option"),
-        ("gemini:gemini-2.5-flash?timeout=0", "timeout must be positive"),
+        ("gemini:gemini-2.5-flash?timeout=0", "timeout must be within 0.1..3600, got 0"),
         ("gemini:gemini-2.5-flash?max_retries=many", "max_retries"),
     ]:
         with pytest.raises(BackendError, match=match):
             gemini_chat_from_spec(parse_backend(bad))
+
+
+@pytest.mark.parametrize(
+    ("base_url", "warned"),
+    [("http://10.1.2.3:8080", True), ("https://10.1.2.3", False), ("http://127.0.0.1:9", False)],
+)
+def test_a_key_about_to_cross_the_network_in_clear_text_is_warned_about(
+    base_url: str, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        gemini_chat_from_spec(parse_backend(f"gemini:g?base_url={base_url}"))
+
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == (1 if warned else 0), lines
+    assert all("GEMINI_API_KEY over plain http" in line for line in lines)
+    assert all(SECRET not in line for line in lines)

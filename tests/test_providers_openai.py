@@ -10,6 +10,7 @@ test_provider_contract.py.
 from __future__ import annotations
 
 import base64
+import logging
 
 import pytest
 from api_clients import PLAN, MiniPlan, ask, metered, openai_key, quick, served
@@ -39,7 +40,7 @@ def compat(server: FakeOpenAIServer, **options: object) -> OpenAIChat:
 def test_a_good_answer_is_parsed_and_the_request_is_the_real_wire_format(
     server: FakeOpenAIServer, mia_story: str
 ) -> None:
-    client = compat(server)
+    client = compat(server, key_env="OPENAI_API_KEY")  # a key only where one is named
     assert isinstance(client, ChatModel)
     server.answer(PLAN, usage=(321, 45))
     messages = [
@@ -184,10 +185,101 @@ def test_openai_compat_needs_no_key(
     assert server.last.headers["authorization"] == "Bearer not-needed"
 
 
-def test_an_openai_compat_server_refusing_the_key_is_named(server: FakeOpenAIServer) -> None:
+def test_openai_compat_does_not_send_openai_api_key_to_the_server(
+    server: FakeOpenAIServer,
+) -> None:
+    """OPENAI_API_KEY (SECRET here) is set, but the URL can be anyone's server."""
+    server.answer(PLAN)
+
+    assert ask(compat(server)) == PLAN
+    sent = server.last.headers
+    assert sent["authorization"] == "Bearer not-needed"
+    assert all(SECRET not in value for value in sent.values())
+
+
+def test_key_env_names_the_variable_whose_key_an_openai_compat_server_gets(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_KEY", "local-server-key-42")
+    server.answer(PLAN)
+
+    client = compat(server, key_env="MY_KEY")
+
+    assert ask(client) == PLAN
+    assert server.last.headers["authorization"] == "Bearer local-server-key-42"
+    assert "key_env=MY_KEY" in client.spec  # the record says which variable, never the key
+    assert "local-server-key-42" not in client.spec
+
+
+@pytest.mark.parametrize(
+    ("key_env", "error", "match"),
+    [
+        ("UNSET_KEY", ProviderAuthError, "sends the key in UNSET_KEY, but UNSET_KEY is not set"),
+        ("1BAD", BackendError, "key_env='1BAD' is not an environment variable name"),
+        ("A-B", BackendError, "not an environment variable name"),
+    ],
+)
+def test_key_env_must_name_a_variable_that_is_set(
+    key_env: str, error: type[Exception], match: str
+) -> None:
+    text = f"openai-compat:http://127.0.0.1:9/v1#m?key_env={key_env}"
+    with pytest.raises(error, match=match):
+        openai_chat_from_spec(parse_backend(text))
+
+
+def test_key_env_is_an_openai_compat_option_only() -> None:
+    with pytest.raises(BackendError, match="does not take option.*key_env"):
+        openai_chat_from_spec(parse_backend("openai:gpt-4.1-mini?key_env=MY_KEY"))
+
+
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ("openai-compat:http://10.1.2.3:8000/v1#m?key_env=MY_KEY", True),
+        ("openai-compat:http://gpu-box.lan/v1#m?key_env=MY_KEY", True),
+        ("openai-compat:https://10.1.2.3/v1#m?key_env=MY_KEY", False),  # encrypted
+        ("openai-compat:http://127.0.0.1:8000/v1#m?key_env=MY_KEY", False),  # this machine
+        ("openai-compat:http://localhost:8000/v1#m?key_env=MY_KEY", False),
+        ("openai-compat:http://[::1]:8000/v1#m?key_env=MY_KEY", False),
+        ("openai-compat:http://10.1.2.3:8000/v1#m", False),  # no key is sent at all
+    ],
+)
+def test_a_key_about_to_cross_the_network_in_clear_text_is_warned_about(
+    text: str, warned: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MY_KEY", "local-server-key-42")
+    with caplog.at_level(logging.WARNING):
+        openai_chat_from_spec(parse_backend(text))
+
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == (1 if warned else 0), lines
+    for line in lines:
+        assert line.startswith("storyviz: warning: ") and "plain http" in line and "MY_KEY" in line
+        assert "local-server-key-42" not in line and "\n" not in line
+
+
+def test_the_openai_backend_warns_too_when_its_base_url_is_plain_http_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy.example:8080/v1")
+    with caplog.at_level(logging.WARNING):
+        openai_chat_from_spec(parse_backend("openai:gpt-4.1-mini"))
+
+    (record,) = caplog.records
+    assert "OPENAI_API_KEY over plain http to proxy.example" in record.getMessage()
+    assert SECRET not in record.getMessage()
+
+
+def test_an_openai_compat_server_refusing_the_key_is_named(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_KEY", "wrong-key")
+    server.unauthorized()
     server.unauthorized()
 
-    with pytest.raises(ProviderAuthError, match="the server at .* refused the key.*OPENAI_API_KEY"):
+    with pytest.raises(ProviderAuthError, match="the server at .* refused the key.*MY_KEY"):
+        ask(compat(server, key_env="MY_KEY"))
+    with pytest.raises(ProviderAuthError, match="refused the key.*with \\?key_env=NAME"):
         ask(compat(server))
 
 
@@ -219,4 +311,4 @@ def test_options_are_parsed_and_checked() -> None:
 def test_a_password_in_a_compat_url_is_not_shown() -> None:
     client = openai_chat_from_spec(parse_backend("openai-compat:http://me:hunter2@host:8000/v1#m"))
     assert "hunter2" not in client.spec
-    assert client.spec == "openai-compat:http://me:***@host:8000/v1#m"
+    assert client.spec == "openai-compat:http://***@host:8000/v1#m"  # the user name too

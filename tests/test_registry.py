@@ -8,7 +8,17 @@ import sys
 import pytest
 
 from storyviz.errors import BackendError
-from storyviz.registry import BackendEntry, BackendSpec, build, parse_backend, register, resolve
+from storyviz.registry import (
+    ROLES,
+    BackendEntry,
+    BackendSpec,
+    Role,
+    build,
+    known,
+    parse_backend,
+    register,
+    resolve,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,7 +45,6 @@ from storyviz.registry import BackendEntry, BackendSpec, build, parse_backend, r
             "/path/to/local/model",
             {"steps": "4", "guidance": "0"},
         ),
-        ("  Sketch  ", "sketch", None, {}),
     ],
 )
 def test_parse_backend(text: str, name: str, model: str | None, options: dict[str, str]) -> None:
@@ -56,6 +65,65 @@ def test_spec_string_round_trips_and_redacts_secrets() -> None:
     assert parse_backend(str(spec)) == spec
     assert "sk-123" not in spec.redacted()
     assert "temperature=0.1" in spec.redacted()
+
+
+@pytest.mark.parametrize(
+    ("role", "text", "exact"),
+    [
+        ("generator", "SKETCH", "sketch"),
+        ("generator", " sketch", "sketch"),
+        ("generator", "sketch ", "sketch"),
+        ("generator", "  Sketch  ", "sketch"),
+        ("planner", "Offline?per_page=2", "offline"),
+        ("planner", "OpenAI:gpt-4.1-mini", "openai"),
+        ("auditor", "offline+VLM:openai:gpt-4.1-mini", "vlm"),
+        ("auditor", "vlm:OpenAI:gpt-4.1-mini", "openai"),  # the service named inside vlm
+        ("repairer", "\toffline", "offline"),
+    ],
+)
+def test_backend_names_are_exact_and_a_near_miss_gets_the_name_to_use(
+    role: Role, text: str, exact: str
+) -> None:
+    with pytest.raises(BackendError) as caught:
+        build(role, text)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.endswith(f"; did you mean {exact!r}?"), message
+
+
+@pytest.mark.parametrize(
+    ("role", "text", "expected"),
+    [
+        ("generator", "sketch:model", "backend 'sketch' takes no model; got 'model'"),
+        ("generator", "sketch:model?drift=0.5", "backend 'sketch' takes no model; got 'model'"),
+        ("planner", "offline:gpt-4.1", "backend 'offline' takes no model; got 'gpt-4.1'"),
+        ("auditor", "offline:x", "backend 'offline' takes no model; got 'x'"),
+        ("auditor", "clip:ViT-B-32+offline:x", "backend 'offline' takes no model; got 'x'"),
+        ("repairer", "offline:x", "backend 'offline' takes no model; got 'x'"),
+        ("planner", "openai", "backend 'openai' needs a model, e.g. openai:gpt-4.1-mini"),
+        ("repairer", "openai-compat", "backend 'openai-compat' needs a model, e.g. openai-compat:"),
+        ("generator", "diffusers", "backend 'diffusers' needs a model, e.g. diffusers:"),
+        ("generator", "openai-image", "backend 'openai-image' needs a model, e.g. openai-image:"),
+        ("auditor", "dino", "backend 'dino' needs a model, e.g. dino:"),
+        ("generator", "openai-image: gpt-image-1", "spaces around it; did you mean 'gpt-image-1'?"),
+    ],
+)
+def test_whether_a_backend_takes_a_model_is_checked_before_it_is_built(
+    role: Role, text: str, expected: str
+) -> None:
+    with pytest.raises(BackendError) as caught:
+        resolve(role, text)  # nothing imported: the check is the registry's
+    assert expected in str(caught.value)
+
+
+def test_every_built_in_backend_says_whether_it_takes_a_model() -> None:
+    for role in ROLES:
+        for name, entry in known(role).items():
+            assert entry.model in ("none", "required"), (role, name)
+            if entry.model == "required":
+                assert entry.example.startswith(f"{name}:"), (role, name)
+            else:
+                build(role, name)  # the no-model backends build offline as named
 
 
 def test_unknown_backend_lists_the_known_ones() -> None:

@@ -20,7 +20,6 @@ from storyviz.agents.planner.scenes import Scene, SceneTracker
 from storyviz.agents.planner.sheets import build_sheets, select_characters
 from storyviz.agents.planner.staging import figure_of
 from storyviz.agents.planner.text import normalise_story, shorten, squash
-from storyviz.errors import BackendError
 from storyviz.layouts import MAX_PANELS_PER_PAGE, pages_for, paginate
 from storyviz.registry import BackendSpec
 from storyviz.schemas import CharacterSheet, PanelSpec, Shot, StoryPlan, StoryRequest
@@ -51,14 +50,10 @@ class OfflinePlanner:
     def __init__(self, spec: BackendSpec | None = None) -> None:
         spec = spec if spec is not None else BackendSpec("offline")
         spec.check_options(OPTIONS)
-        per_page = spec.option("per_page", int, DEFAULT_PER_PAGE)
-        if not 1 <= per_page <= MAX_PANELS_PER_PAGE:
-            raise BackendError(
-                f"backend {spec.name!r}: option per_page={per_page} must be between 1 and "
-                f"{MAX_PANELS_PER_PAGE}"
-            )
-        self.per_page = per_page
-        self.spec = str(spec)
+        self.per_page = spec.option(
+            "per_page", int, DEFAULT_PER_PAGE, low=1, high=MAX_PANELS_PER_PAGE
+        )
+        self.spec = spec.redacted()
 
     def plan(self, request: StoryRequest) -> StoryPlan:
         text = normalise_story(request.story) or request.story.strip() or "…"

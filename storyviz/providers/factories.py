@@ -13,7 +13,7 @@ from typing import Any
 
 from storyviz.errors import BackendError
 from storyviz.providers.base import ChatModel
-from storyviz.registry import BackendSpec, parse_backend
+from storyviz.registry import BackendSpec, parse_backend, unknown_name
 
 CHAT_SERVICES = ("openai", "openai-compat", "gemini")
 
@@ -35,7 +35,7 @@ def chat_model(spec: BackendSpec) -> ChatModel:
         from storyviz.providers.gemini_chat import gemini_chat_from_spec
 
         return gemini_chat_from_spec(spec)
-    raise BackendError(f"unknown model service {spec.name!r}; known: {', '.join(CHAT_SERVICES)}")
+    raise unknown_name("model service", spec.name, CHAT_SERVICES)
 
 
 def _flag(spec: BackendSpec, key: str, default: bool) -> bool:
@@ -50,10 +50,7 @@ def _flag(spec: BackendSpec, key: str, default: bool) -> bool:
 
 
 def _int_in(spec: BackendSpec, key: str, default: int, low: int, high: int) -> int:
-    value = spec.option(key, int, default)
-    if not low <= value <= high:
-        raise BackendError(f"option {key}={value} is out of range {low}..{high}")
-    return value
+    return spec.option(key, int, default, low=low, high=high)
 
 
 def llm_planner(spec: BackendSpec) -> Any:

@@ -45,12 +45,14 @@ from storyviz.providers.base import ChatMessage, ChatResult
 from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
+    client_options,
     display_url,
     metered_call,
     output_error,
     retries_text,
     safe_message,
     validate_answer,
+    warn_if_key_in_clear,
 )
 from storyviz.registry import BackendSpec
 
@@ -101,15 +103,7 @@ def settings_from_spec(
     spec.check_options(OPTIONS | own_options)
     if not spec.model:
         raise BackendError(f"backend {spec.name!r} needs a model, e.g. {example}")
-    timeout = spec.option("timeout", float, 120.0)
-    max_retries = spec.option("max_retries", int, 3)
-    images = spec.option("images", int, 16)
-    temperature = spec.option("temperature", float, 0.0) if "temperature" in spec.options else None
-    if timeout <= 0 or max_retries < 0 or images < 1:
-        raise BackendError(
-            f"backend {spec.name!r}: timeout must be positive, max_retries 0 or more, "
-            "images 1 or more"
-        )
+    options = client_options(spec)
     key_env, key = next(((n, os.environ[n].strip()) for n in KEY_ENVS if _env(n)), ("", ""))
     if not key:
         raise ProviderAuthError(
@@ -124,10 +118,7 @@ def settings_from_spec(
         api_key=key,
         key_env=key_env,
         base_url=base_url,
-        timeout=timeout,
-        max_retries=max_retries,
-        temperature=temperature,
-        images=images,
+        **options,
     )
 
 
@@ -157,6 +148,7 @@ class GeminiChat:
             ),
         )
         self._timeouts, self._transport_errors = _transport_error_types()
+        warn_if_key_in_clear(self.spec, settings.base_url or DEFAULT_BASE_URL, settings.key_env)
 
     def bind_meter(self, meter: CallMeter, role: str) -> None:
         self._binding.bind(meter, role)

@@ -1,8 +1,11 @@
 """OpenAI and OpenAI-compatible chat models (Ollama, vLLM, llama.cpp...) behind ChatModel.
 
 Backends: ``openai:MODEL`` (key from OPENAI_API_KEY, base URL from OPENAI_BASE_URL if set) and
-``openai-compat:BASE_URL#MODEL`` (no key needed). Options: ``timeout`` (s, 120), ``max_retries``
-(3), ``temperature``, ``mode`` (``json_schema`` | ``json_object``), ``images`` (per call, 16).
+``openai-compat:BASE_URL#MODEL`` (no key sent, unless ``?key_env=NAME`` names the variable
+holding one; never OPENAI_API_KEY by default, since the URL can be anyone's server). Options:
+``timeout`` (s, 120), ``max_retries`` (3), ``temperature``, ``mode`` (``json_schema`` |
+``json_object``), ``images`` (per call, 16). A key about to go over plain http to another
+machine is warned about (`warn_if_key_in_clear`).
 
 Structured output goes through the SDK's ``chat.completions.parse`` (a strict JSON schema made
 from the pydantic class). Many OpenAI-compatible servers reject ``json_schema``; for those the
@@ -18,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -44,6 +48,7 @@ from storyviz.providers.base import ChatMessage, ChatResult, ImagePart
 from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
+    client_options,
     display_url,
     metered_call,
     output_error,
@@ -51,6 +56,7 @@ from storyviz.providers.calls import (
     retries_text,
     safe_message,
     validate_answer,
+    warn_if_key_in_clear,
 )
 from storyviz.registry import BackendSpec
 
@@ -59,8 +65,12 @@ Mode = Literal["json_schema", "json_object"]
 
 KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
+# The SDK refuses an empty key and reads OPENAI_API_KEY for a missing one; this is what an
+# openai-compat server gets when no ?key_env= names a key for it.
 COMPAT_PLACEHOLDER_KEY = "not-needed"
 OPTIONS = frozenset({"timeout", "max_retries", "temperature", "mode", "images"})
+COMPAT_OPTIONS = OPTIONS | {"key_env"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FALLBACK_NOTE = "server rejected json_schema; used JSON mode with validation"
 _RETRIED_STATUSES = {408, 409, 429} | set(range(500, 600))
 _REJECTION_WORDS = ("response_format", "json_schema", "not supported", "unsupported")
@@ -80,6 +90,7 @@ class OpenAISettings:
     temperature: float | None = None
     mode: Mode = "json_schema"
     images: int = 16
+    key_env: str | None = KEY_ENV  # where api_key came from; None: no key, a placeholder
 
 
 def openai_chat_from_spec(spec: BackendSpec) -> OpenAIChat:
@@ -90,47 +101,56 @@ def openai_chat_from_spec(spec: BackendSpec) -> OpenAIChat:
 def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
     if spec.name not in ("openai", "openai-compat"):
         raise BackendError(f"backend {spec.name!r} is not an OpenAI backend")
-    spec.check_options(OPTIONS)
+    spec.check_options(OPTIONS if spec.name == "openai" else COMPAT_OPTIONS)
     common = common_options(spec)
-    key = os.environ.get(KEY_ENV, "").strip()
     if spec.name == "openai":
         if not spec.model:
             raise BackendError("backend 'openai' needs a model, e.g. openai:gpt-4.1-mini")
+        key = os.environ.get(KEY_ENV, "").strip()
         if not key:
             raise ProviderAuthError(f"{spec.redacted()} needs an API key: set {KEY_ENV}")
         base_url = os.environ.get(BASE_URL_ENV, "").strip() or None
         return OpenAISettings(spec.redacted(), spec.model, key, base_url, compat=False, **common)
     base_url, model = _split_compat_model(spec)
-    redacted = spec.redacted().replace(base_url, display_url(base_url), 1)
+    key_env, key = _compat_key(spec)
     return OpenAISettings(
-        redacted, model, key or COMPAT_PLACEHOLDER_KEY, base_url, compat=True, **common
+        spec.redacted(),
+        model,
+        key or COMPAT_PLACEHOLDER_KEY,
+        base_url,
+        compat=True,
+        key_env=key_env,
+        **common,
     )
+
+
+def _compat_key(spec: BackendSpec) -> tuple[str | None, str]:
+    """The variable ``?key_env=`` names and its value, or (None, "") when none is named.
+
+    An openai-compat URL can be any server, so no key goes to it unless the backend string says
+    which variable holds one: sending OPENAI_API_KEY to whatever URL was given would hand an
+    OpenAI key to a stranger's server (and, over http, to the network)."""
+    name = spec.options.get("key_env")
+    if name is None:
+        return None, ""
+    if not _ENV_NAME.match(name):
+        raise BackendError(
+            f"backend 'openai-compat': key_env={name!r} is not an environment variable name"
+        )
+    key = os.environ.get(name, "").strip()
+    if not key:
+        raise ProviderAuthError(f"{spec.redacted()} sends the key in {name}, but {name} is not set")
+    return name, key
 
 
 def common_options(spec: BackendSpec) -> dict[str, Any]:
     """The client options every OpenAI backend takes, checked (the image backend uses them too)."""
-    timeout = spec.option("timeout", float, 120.0)
-    max_retries = spec.option("max_retries", int, 3)
-    images = spec.option("images", int, 16)
     mode = spec.option("mode", str, "json_schema")
-    temperature = spec.option("temperature", float, 0.0) if "temperature" in spec.options else None
-    if timeout <= 0:
-        raise BackendError(f"backend {spec.name!r}: option timeout must be positive seconds")
-    if max_retries < 0:
-        raise BackendError(f"backend {spec.name!r}: option max_retries must be 0 or more")
-    if images < 1:
-        raise BackendError(f"backend {spec.name!r}: option images must be 1 or more")
     if mode not in ("json_schema", "json_object"):
         raise BackendError(
             f"backend {spec.name!r}: option mode must be json_schema or json_object, not {mode!r}"
         )
-    return {
-        "timeout": timeout,
-        "max_retries": max_retries,
-        "temperature": temperature,
-        "mode": mode,
-        "images": images,
-    }
+    return {**client_options(spec), "mode": mode}
 
 
 def _split_compat_model(spec: BackendSpec) -> tuple[str, str]:
@@ -167,6 +187,7 @@ class OpenAIChat:
             max_retries=settings.max_retries,
         )
         self._base_url = display_url(str(self._client.base_url).rstrip("/"))
+        warn_if_key_in_clear(self.spec, str(self._client.base_url), settings.key_env)
 
     @property
     def client(self) -> OpenAI:
@@ -301,10 +322,12 @@ class OpenAIChat:
                 if settings.compat
                 else "OpenAI refused the API key"
             )
-            text = (
-                f"{self.spec}: {who} (HTTP {exc.status_code}: {error_text(exc)}); "
-                f"set {KEY_ENV} to a valid key"
+            fix = (
+                f"set {settings.key_env} to a valid key"
+                if settings.key_env
+                else "name the variable holding its key with ?key_env=NAME"
             )
+            text = f"{self.spec}: {who} (HTTP {exc.status_code}: {error_text(exc)}); {fix}"
             return ProviderAuthError(safe_message(text, settings.api_key))
         elif isinstance(exc, openai.APIStatusError):
             after = (

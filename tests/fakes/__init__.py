@@ -10,6 +10,9 @@ How a request is answered, in order:
 2. else the responder function (`respond_with`), which sees the parsed JSON body;
 3. else `default` (a 400 that says nothing was scripted, so a test fails fast, never hangs).
 
+Every fake can also answer status 200 with a body that is not its API's JSON (`garbled`, one of
+`GARBLED_BODIES`), the fault a client's own parsing must survive.
+
 Import as ``from fakes.openai_server import FakeOpenAIServer`` (tests/ is on sys.path).
 """
 
@@ -26,6 +29,7 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,17 @@ class RecordedRequest:
     body: Any  # the parsed body (JSON, or what the dialect's `parse_body` makes of it), or None
     raw: bytes
 
+
+GARBLED_BODIES: dict[str, tuple[bytes, str]] = {
+    "truncated JSON": (b'{"id": "x-1", "choices": [{"index": 0, "message": {"role": "assis', JSON),
+    "an HTML error page": (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"),
+    "bytes that are not UTF-8": (b'{"id": "\xff\xfe\xfd"}', JSON),
+    "a JSON list": (b"[1, 2, 3]", JSON),
+    "an empty body": (b"", JSON),
+}
+"""Bodies a real service's endpoint can answer with status 200 that are not its API's JSON: a
+connection cut mid-body, a proxy's or captive portal's page, a broken encoding, a server that
+speaks another API. Name -> (body, Content-Type); see `ScriptedServer.garbled`."""
 
 Responder = Callable[[Any], object]
 """fn(parsed JSON body) -> a Reply, or something the dialect turns into a good answer."""
@@ -112,6 +127,12 @@ class ScriptedServer:
         with self._lock:
             for _ in range(times):
                 self._queue.extend(replies)
+
+    def garbled(self, kind: str = "truncated JSON", *, times: int = 1) -> None:
+        """Answer HTTP 200 with one of `GARBLED_BODIES`, sent byte for byte: what the client's
+        parsing meets when the body is not the API's JSON."""
+        body, content_type = GARBLED_BODIES[kind]
+        self.enqueue(Reply(200, body, {"Content-Type": content_type}), times=times)
 
     def respond_with(self, responder: Responder | None) -> None:
         """Answer requests the queue does not cover by calling `responder(body)`."""
