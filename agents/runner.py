@@ -25,6 +25,7 @@ from storyviz.errors import BudgetExceededError, StoryvizError
 from storyviz.importing import bulk_import
 from storyviz.metering import CallMeter, LLMCall, Metered, llm_costs
 from storyviz.protocols import Auditor, Generator, Planner, Repairer
+from storyviz.redaction import redact
 from storyviz.run_store import Run, RunStore
 from storyviz.schemas import PanelVersion, RunEvent, RunManifest, StoryPlan, StoryRequest
 
@@ -317,7 +318,7 @@ def _stop(run: Run, status: str, error: str) -> None:
     """Record why a run stopped, with the model calls it made, and report what it has."""
     costs = run.manifest().costs.model_dump()
     costs.update(llm_costs(run.events()))
-    run.update_manifest(status=status, error=error, costs=costs)
+    run.update_manifest(status=status, error=redact(error), costs=costs)  # may quote a URL
     _try_report(run)
 
 

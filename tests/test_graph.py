@@ -426,3 +426,24 @@ def test_a_resume_takes_every_finished_drawing_from_the_run_folder_even_without_
          ("panel", "p03", 1), ("panel", "p02", 2)], key=str)  # fmt: skip
     assert json.loads((run_dir / "audit.json").read_text())["current"] == {
         "p01": 1, "p02": 2, "p03": 1}  # fmt: skip
+
+
+def test_a_failure_that_quotes_a_secret_url_is_recorded_redacted(tmp_path: Path) -> None:
+    class LeakyGenerator(ScriptedGenerator):
+        def render(self, request: RenderRequest) -> RenderResult:
+            raise RuntimeError("cannot reach http://mia:hunter2@10.0.0.9/v1?token=tok123")
+
+    backends = Backends(
+        planner=ScriptedPlanner(), generator=LeakyGenerator(), auditor=ScriptedAuditor({}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )  # fmt: skip
+    with pytest.raises(RuntimeError):
+        start_run(load_settings(runs_dir=tmp_path / "runs"), StoryRequest(story="Mia walks."),
+                  backends=backends)  # fmt: skip
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "cannot reach http://" in manifest["error"]
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".html"):
+            text = path.read_text()
+            assert "hunter2" not in text and "tok123" not in text, path
