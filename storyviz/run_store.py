@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from storyviz.errors import RunNotFoundError, RunStoreError
 from storyviz.schemas import AuditLog, RenderRequest, RunEvent, RunManifest, StoryRequest, utc_now
+from storyviz.text_checks import without_escape_sequences
 from storyviz.writer_lock import WriterLock, holder_pid
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ _LEFTOVER = ".*.tmp"  # what _atomic_write_bytes leaves when killed between writ
 
 
 def _slug(text: str, words: int = 5) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = unicodedata.normalize("NFKD", without_escape_sequences(text)).encode("ascii", "ignore").decode()
     tokens = re.findall(r"[a-z0-9]+", ascii_text.lower())
     return "-".join(tokens[:words])[:40].strip("-") or "story"
 

@@ -33,6 +33,7 @@ def test_run_ids_are_unique_and_ascii_for_any_story() -> None:
     ids = {new_run_id("小さな犬が雨の中で") for _ in range(20)}
     assert len(ids) == 20
     assert all(i.isascii() and "-story-" in i for i in ids)
+    assert "-mia-finds-a-dog-" in new_run_id("\x1b]0;PWNED\x07Mia finds a dog.")
 
 
 def test_panel_versions_are_never_overwritten(tmp_path: Path) -> None:
