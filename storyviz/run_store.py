@@ -53,7 +53,8 @@ _LEFTOVER = ".*.tmp"  # what _atomic_write_bytes leaves when killed between writ
 
 
 def _slug(text: str, words: int = 5) -> str:
-    ascii_text = unicodedata.normalize("NFKD", without_escape_sequences(text)).encode("ascii", "ignore").decode()
+    visible = without_escape_sequences(text)
+    ascii_text = unicodedata.normalize("NFKD", visible).encode("ascii", "ignore").decode()
     tokens = re.findall(r"[a-z0-9]+", ascii_text.lower())
     return "-".join(tokens[:words])[:40].strip("-") or "story"
 
