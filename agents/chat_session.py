@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import ValidationError
@@ -55,7 +56,7 @@ class ChatSession:
         self._conn = conn
         self._writer: WriterLock | None = None  # set by `open`, released by `close`
         self._graph = build_chat_graph().compile(checkpointer=SqliteSaver(conn))
-        self._config: dict[str, Any] = {"configurable": {"thread_id": thread}}
+        self._config: RunnableConfig = {"configurable": {"thread_id": thread}}
         self._context = ChatContext(settings, backends or build_backends(settings), listener)
         self._settle()
 

@@ -185,11 +185,11 @@ def _panel_ids(old: StoryPlan, answers: Sequence[EditPanelAnswer]) -> list[str]:
     next_number = max((int(m.group(1)) for m in matches), default=0) + 1
     width = max([panel_id_width(len(answers)), *(len(m.group(1)) for m in matches)])
     result: list[str] = []
-    for pid in ids:
-        while pid is None or (pid not in claimed and pid in old_ids):
-            pid = f"p{next_number:0{width}d}"  # above every old number: never an old id
+    for slot in ids:
+        while slot is None or (slot not in claimed and slot in old_ids):
+            slot = f"p{next_number:0{width}d}"  # above every old number: never an old id
             next_number += 1
-        result.append(pid)
+        result.append(slot)
     return result
 
 
