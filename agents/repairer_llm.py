@@ -27,6 +27,7 @@ from storyviz.agents.repairer import RuleRepairer
 from storyviz.errors import ModelOutputError, RefusalError
 from storyviz.metering import CallMeter
 from storyviz.providers.base import ChatMessage, ChatModel, ChatResult
+from storyviz.providers.factories import chat_model
 from storyviz.registry import BackendSpec
 from storyviz.schemas import Box, PanelAudit, PanelVersion, RepairAction, StoryPlan
 from storyviz.seeding import stable_seed
@@ -163,3 +164,9 @@ def _current(audit: PanelAudit, history: Sequence[PanelVersion]) -> PanelVersion
     """The version being repaired; the latest when the audit names none of the history."""
     by_version = {v.version: v for v in history}
     return by_version.get(audit.version) or by_version[max(by_version)]
+
+
+def llm_repairer(spec: BackendSpec) -> LLMRepairer:
+    """The registry's factory: ``openai:MODEL``, ``openai-compat:URL#MODEL`` or ``gemini:MODEL``
+    as ``--repairer``; every option goes to the model client."""
+    return LLMRepairer(chat_model(spec))

@@ -218,8 +218,8 @@ class BackendEntry:
             raise BackendError(f"backend {spec.name!r} needs a model{example}")
 
 
-_LLM_PLANNER = "storyviz.providers.factories:llm_planner"
-_LLM_REPAIRER = "storyviz.providers.factories:llm_repairer"
+_LLM_PLANNER = "storyviz.agents.planner.llm_backend:llm_planner"
+_LLM_REPAIRER = "storyviz.agents.repairer_llm:llm_repairer"
 
 _OPENAI = "openai:gpt-4.1-mini"
 _COMPAT = "openai-compat:http://127.0.0.1:11434/v1#llama3.1"
@@ -294,7 +294,7 @@ _REGISTRY: dict[Role, dict[str, BackendEntry]] = {
             model="none",
         ),
         "vlm": BackendEntry(
-            "storyviz.providers.factories:vlm_auditor",
+            "storyviz.evaluators.vlm_backend:vlm_auditor",
             "vision-language model auditor: vlm:openai:MODEL, vlm:gemini:MODEL, "
             "vlm:openai-compat:URL#MODEL",
             extra="llm",

@@ -1,28 +1,26 @@
-"""Registry factories for model-backed backends: one backend string in, a wired backend out.
+"""The model client a backend string names, for the role factories that wrap one.
 
-A backend string carries options for two layers: the role's own (`steps=1`, `batch=6`) and the
-model client's (`timeout=30`, `temperature=0.2`). The factories here split them, build the client
-for the service the string names, and hand it to the planner, auditor or repairer, which only
-ever see the ChatModel protocol.
+A model-backed backend string carries options for two layers: the role's own (`steps=1`,
+`batch=6`) and the model client's (`timeout=30`, `temperature=0.2`). `split_options` separates
+them and `chat_model` builds the client for the service the string names. The role factories
+themselves live with their roles (agents/planner/llm_backend.py, agents/repairer_llm.py,
+evaluators/vlm_backend.py): providers import no role, and a role sees only the ChatModel
+protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from storyviz.errors import BackendError
 from storyviz.providers.base import ChatModel
-from storyviz.registry import BackendSpec, parse_backend, unknown_name
+from storyviz.registry import BackendSpec, unknown_name
 
 CHAT_SERVICES = ("openai", "openai-compat", "gemini")
 
 
-def _split(spec: BackendSpec, own: set[str]) -> tuple[dict[str, str], BackendSpec]:
-    """The role's own options, and the spec left for the model client."""
+def split_options(spec: BackendSpec, own: set[str]) -> tuple[BackendSpec, BackendSpec]:
+    """``spec`` with only the role's own options, and ``spec`` with the rest, for the client."""
     mine = {k: v for k, v in spec.options.items() if k in own}
     rest = {k: v for k, v in spec.options.items() if k not in own}
-    return mine, BackendSpec(spec.name, spec.model, rest)
+    return BackendSpec(spec.name, spec.model, mine), BackendSpec(spec.name, spec.model, rest)
 
 
 def chat_model(spec: BackendSpec) -> ChatModel:
@@ -38,7 +36,7 @@ def chat_model(spec: BackendSpec) -> ChatModel:
     raise unknown_name("model service", spec.name, CHAT_SERVICES)
 
 
-def _flag(spec: BackendSpec, key: str, default: bool) -> bool:
+def flag(spec: BackendSpec, key: str, default: bool) -> bool:
     def parse(raw: str) -> bool:
         if raw.lower() in ("1", "true", "yes", "on"):
             return True
@@ -47,65 +45,3 @@ def _flag(spec: BackendSpec, key: str, default: bool) -> bool:
         raise ValueError("expected true or false")
 
     return spec.option(key, parse, default)
-
-
-def _int_in(spec: BackendSpec, key: str, default: int, low: int, high: int) -> int:
-    return spec.option(key, int, default, low=low, high=high)
-
-
-def llm_planner(spec: BackendSpec) -> Any:
-    """`openai:MODEL`, `openai-compat:URL#MODEL`, `gemini:MODEL` as planner.
-
-    Own options: steps (1 or 2: one call, or a character bible then panels), retries (answers
-    sent back with their validation errors), per_page (panels per page).
-    """
-    from storyviz.agents.planner.llm import LLMPlanner
-
-    mine, rest = _split(spec, {"steps", "retries", "per_page"})
-    own = BackendSpec(spec.name, spec.model, mine)
-    steps = _int_in(own, "steps", 2, 1, 2)
-    return LLMPlanner(
-        chat_model(rest),
-        two_step=steps == 2,
-        max_retries=_int_in(own, "retries", 2, 0, 10),
-        per_page=_int_in(own, "per_page", 4, 1, 6),
-    )
-
-
-def vlm_auditor(spec: BackendSpec) -> Any:
-    """`vlm:SERVICE:MODEL`, e.g. `vlm:openai:gpt-4.1-mini` or `vlm:openai-compat:URL#MODEL`.
-
-    Own options: batch (panels per call), references (send reference images: true/false).
-    """
-    from storyviz.evaluators.vlm_auditor import VLMAuditor
-
-    if not spec.model:
-        raise BackendError(
-            "the vlm auditor needs a model service, e.g. vlm:openai:gpt-4.1-mini or "
-            "vlm:openai-compat:http://127.0.0.1:11434/v1#llava"
-        )
-    inner = parse_backend(spec.model)
-    if inner.options:
-        raise BackendError("put the vlm auditor's options at the end of the whole string")
-    combined = BackendSpec(inner.name, inner.model, dict(spec.options))
-    mine, rest = _split(combined, {"batch", "references"})
-    own = BackendSpec(spec.name, spec.model, mine)
-    return VLMAuditor(
-        chat_model(rest),
-        panels_per_call=_int_in(own, "batch", 4, 1, 16),
-        with_references=_flag(own, "references", True),
-    )
-
-
-def llm_repairer(spec: BackendSpec) -> Any:
-    """`openai:MODEL`, `openai-compat:URL#MODEL`, `gemini:MODEL` as repairer."""
-    from storyviz.agents.repairer_llm import LLMRepairer
-
-    return LLMRepairer(chat_model(spec))
-
-
-FACTORIES: dict[str, Callable[[BackendSpec], Any]] = {
-    "planner": llm_planner,
-    "auditor": vlm_auditor,
-    "repairer": llm_repairer,
-}
