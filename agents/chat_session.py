@@ -30,7 +30,8 @@ from storyviz.agents.chat_commands import parse_message
 from storyviz.agents.chat_graph import build_chat_graph
 from storyviz.agents.chat_state import ChatContext, Reply
 from storyviz.agents.chat_threads import new_thread_name, thread_path
-from storyviz.agents.runner import Backends, build_backends
+from storyviz.agents.context import Backends
+from storyviz.agents.runner import build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings
 from storyviz.errors import InputError, RunStoreError
 from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan, StoryRequest

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
-from storyviz.agents.runner import Backends
+from storyviz.agents.context import Backends
 from storyviz.config import Settings
 from storyviz.schemas import RunEvent
 

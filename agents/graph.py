@@ -8,21 +8,20 @@ run-scoped context (never through state), so the checkpoint holds data only.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from storyviz.agents.context import PipelineContext
 from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
 from storyviz.agents.state import PipelineState, View, merge_versions
 from storyviz.consistency import consistency_index, flagged_panels
 from storyviz.masks import box_mask
 from storyviz.metering import llm_costs
-from storyviz.protocols import AuditItem, Auditor, Generator, Planner, Repairer
+from storyviz.protocols import AuditItem, Auditor
 from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run, drawing_path
 from storyviz.schemas import (
     AuditLog,
@@ -34,19 +33,6 @@ from storyviz.schemas import (
     StoryPlan,
     StoryRequest,
 )
-
-
-@dataclass
-class PipelineContext:
-    """What every node may use during one invocation; rebuilt on resume, never checkpointed."""
-
-    run: Run
-    planner: Planner
-    generator: Generator
-    auditor: Auditor
-    repairer: Repairer
-    render_slots: threading.BoundedSemaphore
-
 
 Ctx = Runtime[PipelineContext]
 

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from storyviz import registry
-from storyviz.agents.render_requests import prompt_hashes
+from storyviz.agents.context import Backends
 from storyviz.config import Settings
 from storyviz.errors import BudgetExceededError, StoryvizError
 from storyviz.importing import bulk_import
 from storyviz.metering import CallMeter, LLMCall, Metered, llm_costs
-from storyviz.protocols import Auditor, Generator, Planner, Repairer
 from storyviz.redaction import redact
 from storyviz.run_store import Run, RunStore
 from storyviz.schemas import PanelVersion, RunEvent, RunManifest, StoryPlan, StoryRequest
@@ -32,40 +31,6 @@ from storyviz.schemas import PanelVersion, RunEvent, RunManifest, StoryPlan, Sto
 EventListener = Callable[[RunEvent], None]
 
 _VERSIONED_PACKAGES = ("storyviz", "langgraph", "pydantic", "pillow", "numpy")
-
-
-@dataclass
-class Backends:
-    planner: Planner
-    generator: Generator
-    auditor: Auditor
-    repairer: Repairer
-
-    def by_role(self) -> dict[str, Any]:
-        return {
-            "planner": self.planner,
-            "generator": self.generator,
-            "auditor": self.auditor,
-            "repairer": self.repairer,
-        }
-
-    def prompt_hashes(self) -> dict[str, str]:
-        """Hashes of the render prompts and of every prompt a model-backed backend uses."""
-        from storyviz.prompts import load
-
-        hashes = prompt_hashes()
-        for backend in self.by_role().values():
-            for name in getattr(backend, "prompt_names", lambda: [])():
-                hashes[name] = load(name).sha256
-        return hashes
-
-    def specs(self) -> dict[str, str]:
-        return {
-            "planner": registry.parse_backend(self.planner.spec).redacted(),
-            "generator": registry.parse_backend(self.generator.spec).redacted(),
-            "auditor": registry.parse_backend(self.auditor.spec).redacted(),
-            "repairer": registry.parse_backend(self.repairer.spec).redacted(),
-        }
 
 
 @dataclass
@@ -275,13 +240,8 @@ def _execute(
         backends.generator.progress = lambda step, total: run.notify(
             "denoise", "render", detail={"step": step, "total": total}
         )
-    context = PipelineContext(
-        run=run,
-        planner=backends.planner,
-        generator=backends.generator,
-        auditor=backends.auditor,
-        repairer=backends.repairer,
-        render_slots=threading.BoundedSemaphore(settings.max_concurrency),
+    context = PipelineContext.for_run(
+        backends, run, threading.BoundedSemaphore(settings.max_concurrency)
     )
     config: dict[str, Any] = {
         "configurable": {"thread_id": run.run_id},
@@ -326,7 +286,8 @@ def _import_graph_runtime() -> tuple[Any, Any, Any]:
     with bulk_import():  # about 1.5 s, most of an offline run
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        from storyviz.agents.graph import PipelineContext, build_graph
+        from storyviz.agents.context import PipelineContext
+        from storyviz.agents.graph import build_graph
     return SqliteSaver, PipelineContext, build_graph
 
 
