@@ -556,14 +556,25 @@ def chat(
 
 @app.command()
 def backends() -> None:
-    """List the backends each role can use."""
-    from storyviz.registry import ROLES, known
+    """List the backends each role can use, installed plugins' included (docs/plugins.md)."""
+    from storyviz.backend_plugins import listing
 
-    for role in ROLES:
-        echo(f"{role}:")
-        for name, entry in sorted(known(role).items()):
-            extra = f" [extra: {entry.extra}]" if entry.extra else ""
-            echo(f"  {name:<14} {entry.summary}{extra}")
+    rows, warnings = listing()
+    role = None
+    for row in rows:
+        if row.role != role:
+            role = row.role
+            echo(f"{role}:")
+        if row.entry is None:
+            echo(f"  {row.name:<14} BROKEN: {row.problem}")
+            continue
+        notes = [f"extra: {row.entry.extra}"] if row.entry.extra else []
+        if row.entry.plugin:
+            notes.append(f"plugin: {row.entry.origin}")
+        tail = "".join(f" [{note}]" for note in notes)
+        echo(f"  {row.name:<14} {row.entry.summary}{tail}")
+    for warning in warnings:
+        echo(f"storyviz: warning: {warning}", err=True)
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 A backend string is ``NAME[:MODEL][?key=value&...]``: ``offline``, ``sketch?drift=0.5``,
 ``openai:gpt-4.1-mini``, ``openai-compat:http://127.0.0.1:11434/v1#llama3.1``. Every backend,
-the built-in ones too, is looked up here by role and name; its module is imported only when it
-is built, so listing or parsing backends never pulls in torch or a provider SDK.
+the built-in ones too, is looked up here by role and name among the declarations that
+storyviz/backend_plugins.py collects (built-ins, then installed plugins); its module is imported
+only when it is built, so listing or parsing backends never pulls in torch or a provider SDK.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from storyviz.redaction import MASK, is_secret_name, redact
 Role = Literal["planner", "generator", "auditor", "repairer"]
 ROLES: tuple[Role, ...] = ("planner", "generator", "auditor", "repairer")
 
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-# What parse_backend accepts as a name, so that resolve can suggest the exact one (_NAME).
+# What parse_backend accepts as a name, so that resolve can suggest the exact one
+# (storyviz.backend_plugins.NAME).
 _WRITTEN_NAME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_-]*\s*$")
 
 T = TypeVar("T")
@@ -128,11 +129,16 @@ def shown_option(key: str, value: str) -> str:
 
 def split_chain(text: str) -> list[str]:
     """``clip:ViT-B-32+vlm:openai:gpt-4.1-mini`` -> its stages. A ``+`` splits only where a
-    registered auditor name follows it (then ``:``, ``?`` or the end), so a ``+`` inside a model
-    path stays put; in option values ``+`` means a space anyway (write ``%2B`` for a plus). The
-    name after ``+`` is matched ignoring case, so ``offline+VLM:...`` reaches `resolve` as two
-    stages and is told the exact name, instead of failing as one unreadable name."""
-    names = "|".join(re.escape(n) for n in sorted(_REGISTRY["auditor"], key=len, reverse=True))
+    known auditor name (built-in or plugin) follows it (then ``:``, ``?`` or the end), so a ``+``
+    inside a model path stays put; in option values ``+`` means a space anyway (write ``%2B`` for
+    a plus). The name after ``+`` is matched ignoring case, so ``offline+VLM:...`` reaches
+    `resolve` as two stages and is told the exact name, instead of failing as one unreadable
+    name. Installed plugins are read only for a string with a ``+`` in it."""
+    if "+" not in text:
+        return [text]
+    from storyviz.backend_plugins import names as known_names
+
+    names = "|".join(re.escape(n) for n in sorted(known_names("auditor"), key=len, reverse=True))
     return re.split(rf"\+(?=(?:{names})(?:[:?]|$))", text, flags=re.IGNORECASE)
 
 
@@ -183,6 +189,12 @@ def _parse_one(raw: str, whole: str) -> BackendSpec:
     return BackendSpec(name=name, model=model or None, options=options)
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of a message: its type and its text with the newlines gone."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def unknown_name(what: str, name: str, known: Iterable[str]) -> BackendError:
     """The error for a name that is not one of `known`. Names are exact; one that differs from a
     known name only by case or surrounding spaces gets that name suggested, because ``SKETCH``
@@ -200,13 +212,30 @@ ModelUse = Literal["none", "optional", "required"]
 
 @dataclass(frozen=True)
 class BackendEntry:
-    """Where a backend's factory lives and what installing it takes."""
+    """A backend's declaration: where its factory lives and what installing it takes.
+
+    Built-ins and plugins alike declare one per role and name (storyviz/builtin_backends.py,
+    docs/plugins.md). The factory is called with the `BackendSpec` and returns an object that
+    satisfies the role's protocol in storyviz/protocols.py."""
 
     target: str  # "module:callable", called with the BackendSpec
     summary: str
     extra: str | None = None  # the pip extra that brings its dependencies
     model: ModelUse = "optional"
     example: str = ""  # a backend string with a model, for the error when one is missing
+    distribution: str = "storyviz"
+    """Who declared it: storyviz, or the plugin's distribution; for a plugin the registry sets
+    this and `version` from the package metadata, so a declaration leaves both out."""
+    version: str = ""
+
+    @property
+    def plugin(self) -> bool:
+        return self.distribution != "storyviz"
+
+    @property
+    def origin(self) -> str:
+        """``storyviz-foo 0.1``: the distribution and version, as messages and listings say it."""
+        return f"{self.distribution} {self.version}".strip()
 
     def check_model(self, spec: BackendSpec) -> None:
         """A model given to a backend that takes none, or missing where one is needed, is an
@@ -217,137 +246,6 @@ class BackendEntry:
             example = f", e.g. {self.example}" if self.example else ""
             raise BackendError(f"backend {spec.name!r} needs a model{example}")
 
-
-_LLM_PLANNER = "storyviz.agents.planner.llm_backend:llm_planner"
-_LLM_REPAIRER = "storyviz.agents.repairer_llm:llm_repairer"
-
-_OPENAI = "openai:gpt-4.1-mini"
-_COMPAT = "openai-compat:http://127.0.0.1:11434/v1#llama3.1"
-_GEMINI = "gemini:gemini-2.5-flash"
-
-_REGISTRY: dict[Role, dict[str, BackendEntry]] = {
-    "planner": {
-        "offline": BackendEntry(
-            "storyviz.agents.planner.offline:OfflinePlanner",
-            "rule-based planner: beats, characters, dialogue, settings, shots (no key, no network)",
-            model="none",
-        ),
-        "openai": BackendEntry(
-            _LLM_PLANNER,
-            "OpenAI model, structured output (OPENAI_API_KEY)",
-            extra="openai",
-            model="required",
-            example=_OPENAI,
-        ),
-        "openai-compat": BackendEntry(
-            _LLM_PLANNER,
-            "any OpenAI-compatible server: Ollama, vLLM, llama.cpp, LM Studio (URL#MODEL); "
-            "no key sent unless ?key_env=VAR",
-            extra="openai",
-            model="required",
-            example=_COMPAT,
-        ),
-        "gemini": BackendEntry(
-            _LLM_PLANNER,
-            "Gemini via google-genai (GEMINI_API_KEY)",
-            extra="gemini",
-            model="required",
-            example=_GEMINI,
-        ),
-    },
-    "generator": {
-        "sketch": BackendEntry(
-            "storyviz.generators.sketch:SketchGenerator",
-            "deterministic Pillow storyboard; ?drift=0..1 perturbs first renders (demo aid)",
-            model="none",
-        ),
-        "diffusers": BackendEntry(
-            "storyviz.generators.diffusers_backend:DiffusersGenerator",
-            "diffusers pipelines: SD-Turbo, SDXL(-Turbo), SD 1.5, FLUX.1-schnell or a local "
-            "folder; ?steps=&guidance=&size=&device=&dtype=&offload=&negative="
-            "&ip_adapter=&ip_scale=&layout=",
-            extra="diffusers",
-            model="required",
-            example="diffusers:stabilityai/sd-turbo or diffusers:/path/to/local/model",
-        ),
-        "openai-image": BackendEntry(
-            "storyviz.generators.openai_image:OpenAIImageGenerator",
-            "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
-            "(OPENAI_API_KEY)",
-            extra="openai",
-            model="required",
-            example="openai-image:gpt-image-1",
-        ),
-        "gemini-image": BackendEntry(
-            "storyviz.generators.gemini_image:GeminiImageGenerator",
-            "Gemini image models (gemini-2.5-flash-image) with the cast's reference sheets "
-            "(GEMINI_API_KEY)",
-            extra="gemini",
-            model="required",
-            example="gemini-image:gemini-2.5-flash-image",
-        ),
-    },
-    "auditor": {
-        "offline": BackendEntry(
-            "storyviz.evaluators.color_auditor:ColorAuditor",
-            "pixel auditor: CIELAB colour attributes and presence per character region",
-            model="none",
-        ),
-        "vlm": BackendEntry(
-            "storyviz.evaluators.vlm_backend:vlm_auditor",
-            "vision-language model auditor: vlm:openai:MODEL, vlm:gemini:MODEL, "
-            "vlm:openai-compat:URL#MODEL",
-            extra="llm",
-            model="required",
-            example="vlm:openai:gpt-4.1-mini or vlm:openai-compat:http://127.0.0.1:11434/v1#llava",
-        ),
-        "clip": BackendEntry(
-            "storyviz.evaluators.identity_backends:clip_auditor",
-            "open_clip identity: crop per character vs its reference; clip:ViT-B-32"
-            "?pretrained=NAME_OR_PATH or clip:/local/dir; ?threshold=&detector=&device=",
-            extra="clip",
-            model="required",
-            example="clip:ViT-B-32?pretrained=laion2b_s34b_b79k",
-        ),
-        "dino": BackendEntry(
-            "storyviz.evaluators.identity_backends:dino_auditor",
-            "DINOv2 identity (transformers): dino:facebook/dinov2-small or a folder; "
-            "?threshold=&detector=&device=",
-            extra="clip",
-            model="required",
-            example="dino:facebook/dinov2-small",
-        ),
-    },
-    "repairer": {
-        "offline": BackendEntry(
-            "storyviz.agents.repairer:RuleRepairer",
-            "rule-based repairer: inpaint the drifted characters' boxes (else reprompt), "
-            "then reseed",
-            model="none",
-        ),
-        "openai": BackendEntry(
-            _LLM_REPAIRER,
-            "OpenAI model chooses repairs",
-            extra="openai",
-            model="required",
-            example=_OPENAI,
-        ),
-        "openai-compat": BackendEntry(
-            _LLM_REPAIRER,
-            "OpenAI-compatible server chooses repairs (URL#MODEL; ?key_env=VAR for a key)",
-            extra="openai",
-            model="required",
-            example=_COMPAT,
-        ),
-        "gemini": BackendEntry(
-            _LLM_REPAIRER,
-            "Gemini chooses repairs",
-            extra="gemini",
-            model="required",
-            example=_GEMINI,
-        ),
-    },
-}
 
 _COMPOSITE = BackendEntry(
     "storyviz.evaluators.composite:CompositeAuditor",
@@ -362,32 +260,25 @@ DEFAULTS: dict[Role, str] = {
 }
 
 
-def register(role: Role, name: str, entry: BackendEntry) -> None:
-    """Add a backend (plugins and tests use this; built-ins are listed above)."""
-    if not _NAME.match(name):
-        raise BackendError(f"invalid backend name {name!r}")
-    _REGISTRY[role][name] = entry
-
-
-def known(role: Role) -> dict[str, BackendEntry]:
-    return dict(_REGISTRY[role])
-
-
 def resolve(role: Role, text: str) -> tuple[BackendSpec, BackendEntry]:
-    """Parse and look up a backend string without importing anything."""
+    """Parse and look up a backend string; imports no backend (a plugin's declaration at most)."""
+    from storyviz import backend_plugins
+
     spec = parse_backend(text)
-    entries = _REGISTRY[role]
     if spec.chain and role != "auditor":
         raise BackendError(
             f"only auditors compose with '+'; {shown(text)!r} is not a {role} backend"
         )
+    found = []
     for stage in (spec, *spec.chain):
-        if stage.name not in entries:
-            raise unknown_name(f"{role} backend", stage.name, entries)
-        entries[stage.name].check_model(stage)
+        entry = backend_plugins.find(role, stage.name)
+        if entry is None:
+            raise unknown_name(f"{role} backend", stage.name, backend_plugins.names(role))
+        entry.check_model(stage)
+        found.append(entry)
     if spec.chain:
         return spec, _COMPOSITE
-    return spec, entries[spec.name]
+    return spec, found[0]
 
 
 def build(role: Role, text: str) -> Any:
@@ -400,12 +291,36 @@ def build(role: Role, text: str) -> Any:
     module_name, _, attr = entry.target.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attr)
-        return factory(spec)
     except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if entry.extra and missing and missing != "storyviz":
-            raise BackendError(
-                f"the {role} backend {spec.name!r} needs {missing}: "
-                f'pip install "storyviz[{entry.extra}]"'
-            ) from None
-        raise
+        raise _not_installed(role, spec, entry, exc) from None
+    except Exception as exc:
+        if not entry.plugin:
+            raise  # a built-in that cannot be imported is a bug: keep the traceback
+        raise BackendError(_cannot_import(role, spec, entry, exc)) from None
+    try:
+        return factory(spec)
+    except ModuleNotFoundError as exc:  # factories import their SDKs and torch when called
+        raise _not_installed(role, spec, entry, exc) from None
+
+
+def _not_installed(
+    role: Role, spec: BackendSpec, entry: BackendEntry, exc: ModuleNotFoundError
+) -> Exception:
+    """The pip command for a backend whose dependencies are missing. A missing storyviz module
+    is a bug in a built-in (the traceback is kept) and a version mismatch in a plugin."""
+    missing = (exc.name or "").split(".")[0]
+    if entry.extra and missing and missing != "storyviz":
+        return BackendError(
+            f"the {role} backend {spec.name!r} needs {missing}: "
+            f'pip install "{entry.distribution}[{entry.extra}]"'
+        )
+    if entry.plugin:
+        return BackendError(_cannot_import(role, spec, entry, exc))
+    return exc
+
+
+def _cannot_import(role: Role, spec: BackendSpec, entry: BackendEntry, exc: Exception) -> str:
+    return (
+        f"plugin {entry.origin}: the {role} backend {spec.name!r} cannot be loaded from "
+        f"{entry.target}: {one_line(exc)}"
+    )

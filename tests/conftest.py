@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +60,39 @@ def make_generator(tiny_model: Path) -> Callable[..., Any]:
         return DiffusersGenerator(parse_backend(f"diffusers:{tiny_model}?{options}"))
 
     return make
+
+
+# -- plugin distributions (tests/plugin_dists.py) ------------------------------------------------
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Path]]:
+    """`install(name, version, entry_points, modules)` lays a plugin distribution out in a folder
+    on sys.path, where importlib.metadata finds it, and makes the registry read the plugins again;
+    afterwards the folder leaves sys.path, its modules leave sys.modules, and the registry reads
+    the plugins again."""
+    import importlib
+    import sys
+
+    from plugin_dists import write_dist
+
+    from storyviz import backend_plugins
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    packages: set[str] = set()
+
+    def install(
+        name: str, version: str, entry_points: dict[str, str], modules: dict[str, str] | None = None
+    ) -> Path:
+        write_dist(site, name, version, entry_points, modules)
+        packages.update(path.split("/")[0].removesuffix(".py") for path in modules or {})
+        importlib.invalidate_caches()
+        backend_plugins.forget()
+        return site
+
+    yield install
+    for module in [m for m in sys.modules if m.split(".")[0] in packages]:
+        del sys.modules[module]
+    sys.path.remove(str(site))  # before monkeypatch's own undo, so `forget` reads without it
+    importlib.invalidate_caches()
+    backend_plugins.forget()

@@ -393,10 +393,8 @@ def test_missing_torch_names_the_extra() -> None:
             import storyviz.generators.diffusers_backend
         except ModuleNotFoundError as exc:
             print("missing", exc.name)
-        registry.register("generator", "diffusers-probe", registry.BackendEntry(
-            "storyviz.generators.diffusers_backend:DiffusersGenerator", "probe", extra="diffusers"))
         try:
-            registry.build("generator", "diffusers-probe:stabilityai/sd-turbo")
+            registry.build("generator", "diffusers:stabilityai/sd-turbo")
         except BackendError as exc:
             print(exc)
         """
