@@ -41,7 +41,6 @@ from storyviz.run_layout import (
     MANIFEST_FILE,
     PAGE_GLOB,
     PAGES_DIR,
-    PANELS_DIR,
     REPORT_FILE,
     REQUEST_FILE,
     mask_file,
@@ -51,7 +50,7 @@ from storyviz.run_layout import (
 )
 from storyviz.run_layout import PLAN_FILE as PLAN_FILE
 from storyviz.run_reader import RunReader
-from storyviz.schemas import AuditLog, RenderRequest, RunEvent, RunManifest, StoryRequest, utc_now
+from storyviz.schemas import RenderRequest, RunEvent, RunManifest, StoryRequest, utc_now
 from storyviz.text_checks import without_escape_sequences
 from storyviz.writer_lock import WriterLock, holder_pid
 
@@ -357,29 +356,3 @@ class RunStore:
             return []
         found = [RunReader(child).manifest() for child in self.root.iterdir()]
         return sorted(filter(None, found), key=lambda m: m.created_at, reverse=True)
-
-
-def read_audit(run_dir: Path) -> AuditLog | None:
-    """A run folder's audit.json, or None where there is none yet or it cannot be read."""
-    try:
-        return AuditLog.model_validate(json.loads((run_dir / AUDIT_FILE).read_text("utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
-def panel_files(run_dir: Path, panel_id: str, audit: AuditLog | None) -> list[tuple[int, Path]]:
-    """Where a panel's current image may be, best first, as (version, path): the version
-    audit.json calls current, then every version on disk, newest first. Readers (exports, eval)
-    take the first that is usable, so a run whose audit was never written still shows its
-    panels."""
-    found: list[tuple[int, Path]] = []
-    if audit is not None and panel_id in audit.current:
-        version = audit.current[panel_id]
-        found += [(version, run_dir / v.path) for v in audit.versions.get(panel_id, [])
-                  if v.version == version]  # fmt: skip
-    on_disk = [
-        (int(f.stem.rsplit("_v", 1)[-1]), f)
-        for f in (run_dir / PANELS_DIR).glob(f"{panel_id}_v*.png")
-        if f.stem.rsplit("_v", 1)[-1].isdigit()
-    ]
-    return found + sorted(on_disk, reverse=True)
