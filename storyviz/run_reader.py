@@ -7,14 +7,21 @@ one, a traceback in another and silently skipped in a third. `RunReader` knows t
 
 * ``manifest``, ``request``, ``plan``, ``audit`` and ``events`` return None (or no events) for a
   file that is missing or cannot be used, and record a `Problem` saying which and why, for
-  readers that show what they can (the report, run lists, exports' fallbacks);
+  readers that show what they can (the report, run lists);
 * ``need_manifest``, ``need_plan`` and ``need_audit`` raise RunStoreError with one line instead,
   for readers that cannot go on without the file. A caller with a better word for a file that
   is simply not there yet (exports, eval: "finish the run first") asks `has` before.
 
 Each JSON file is read at most once per reader, so a reader is a snapshot: make a new one to see
 what a live writer wrote since. Images are located, never opened: whether a PNG decodes is the
-caller's business (eval skips a broken one, the report shows its name).
+caller's business (eval skips a broken one, the report shows its name). A reader takes no lock;
+one that must not see a half-drawn run checks `Run.writer.check_free()` first (the chat does).
+
+    reader = RunReader(run_dir)
+    plan = reader.need_plan()                    # or reader.plan(), then reader.problems()
+    for panel in plan.panels:
+        shown = reader.current_panel(panel.id)   # PanelFile(version, path), or None
+    pages = reader.pages()                       # page_01.png ... page_10.png, in order
 """
 
 from __future__ import annotations
@@ -190,9 +197,9 @@ class RunReader:
         return self.dir / REPORT_FILE
 
     def inside(self, relative: str) -> Path | None:
-        """The file at a run-relative path as a file recorded in the run names it, or None if
-        it is absent, a URL, or outside the run folder (for readers that must not follow a
-        damaged or hostile record anywhere else, like the report)."""
+        """The file a run-relative path (as audit.json records one) names, or None if it is
+        absent, a URL or outside the run folder: for readers that must not follow a damaged or
+        hostile record anywhere else (the report, which links and inlines what it finds)."""
         if not relative or _URL.match(relative):
             return None
         root = self.dir.resolve()
