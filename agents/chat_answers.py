@@ -16,8 +16,9 @@ from storyviz.agents.chat_state import Reply
 from storyviz.agents.chat_tables import plan_table
 from storyviz.agents.planner.edit_refs import resolve_panel
 from storyviz.errors import StoryvizError
-from storyviz.run_store import MANIFEST_FILE, REPORT_FILE
-from storyviz.schemas import RunManifest, StoryPlan
+from storyviz.run_reader import RunReader
+from storyviz.run_store import REPORT_FILE
+from storyviz.schemas import StoryPlan
 from storyviz.seeding import stable_seed
 
 NOT_DRAWN = "Nothing is drawn yet: approve the plan first ('yes')."
@@ -141,15 +142,13 @@ def _runs(runs: list[str]) -> Reply:
         return Reply("No runs yet: nothing has been drawn in this session.")
     lines = []
     for n, run_dir in enumerate(runs, start=1):
-        try:
-            manifest = RunManifest.model_validate_json(
-                (Path(run_dir) / MANIFEST_FILE).read_text("utf-8")
-            )
+        manifest = RunReader(run_dir).manifest()
+        if manifest is None:
+            about = "missing or unreadable"
+        else:
             ci = (
                 "n/a" if manifest.consistency_index is None else f"{manifest.consistency_index:.3f}"
             )
             about = f"{manifest.status}, {manifest.panels} panels, CI {ci}"
-        except (OSError, ValueError):
-            about = "missing or unreadable"
         lines.append(f"  {n}. {run_dir} ({about})")
     return Reply("Runs of this session, oldest first:\n" + "\n".join(lines), run_dir=runs[-1])

@@ -14,7 +14,8 @@ from pathlib import Path
 from storyviz.agents.planner.editing import PlanEdit, diff_plans
 from storyviz.agents.runner import CarriedVersion, RunSeed
 from storyviz.errors import RunStoreError
-from storyviz.run_store import AUDIT_FILE, PLAN_FILE, Run
+from storyviz.run_reader import RunReader
+from storyviz.run_store import Run
 from storyviz.schemas import AuditLog, PanelVersion, StoryPlan
 
 
@@ -32,12 +33,11 @@ class RenderedRun:
         `storyviz resume` from another shell) is refused rather than read half-drawn."""
         folder = Path(run_dir)
         Run(folder).writer.check_free()
+        reader = RunReader(folder)
         try:
-            plan = StoryPlan.model_validate_json((folder / PLAN_FILE).read_text("utf-8"))
-            audit = AuditLog.model_validate_json((folder / AUDIT_FILE).read_text("utf-8"))
-        except (OSError, ValueError) as exc:
+            return cls(folder, reader.need_plan(), reader.need_audit())
+        except RunStoreError as exc:
             raise RunStoreError(f"cannot read the run folder {folder}: {exc}") from None
-        return cls(folder, plan, audit)
 
     def current(self, panel_id: str) -> PanelVersion | None:
         """The version of a panel the comic shows (the best-scoring one)."""

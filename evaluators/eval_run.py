@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from storyviz.errors import InputError, RunStoreError
+from storyviz.errors import InputError
 from storyviz.protocols import AuditItem
-from storyviz.run_store import PLAN_FILE, panel_files, read_audit
-from storyviz.schemas import AuditLog, StoryPlan, utc_now
+from storyviz.run_reader import RunReader
+from storyviz.run_store import PLAN_FILE
+from storyviz.schemas import StoryPlan, utc_now
 
 from .eval_metrics import NEAR_COPY, copy_paste, mean, mean_pairwise, onstage_count_score
 from .identity_embed import Embedder, cosine
@@ -54,11 +55,11 @@ def evaluate_run(
     judge: AlignmentJudge | None = None,
 ) -> dict[str, Any]:
     """Every metric for the run's current panels, as the JSON written to eval.json."""
-    plan = _plan(run_dir)
+    reader = RunReader(run_dir)
+    plan = _plan(reader)
     sheets = {c.id: c for c in plan.characters}
-    audit = read_audit(run_dir)
-    panels = _panels(run_dir, plan, audit)
-    references = _references(run_dir, plan, audit)
+    panels = _panels(reader, plan)
+    references = _references(reader, plan)
     ref_vectors = dict(zip(references, embedder.embed(list(references.values())), strict=True))
     whole = embedder.embed([p.image for p in panels]) if panels else np.zeros((0, 0))
     present = None if detector is not None else _colour_present(plan, panels, references, run_dir)
@@ -166,35 +167,31 @@ def _colour_present(
     return present
 
 
-def _plan(run_dir: Path) -> StoryPlan:
-    try:
-        return StoryPlan.model_validate_json((run_dir / PLAN_FILE).read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"run {run_dir.name} has no plan yet; nothing to evaluate") from None
-    except ValueError as exc:
-        raise RunStoreError(f"run {run_dir.name}: {PLAN_FILE} is damaged ({exc})") from None
+def _plan(reader: RunReader) -> StoryPlan:
+    if not reader.has(PLAN_FILE):
+        raise InputError(f"run {reader.run_id} has no plan yet; nothing to evaluate")
+    return reader.need_plan()
 
 
-def _panels(run_dir: Path, plan: StoryPlan, audit: AuditLog | None) -> list[_Panel]:
-    """The current version of each panel that has a readable image, in plan order."""
+def _panels(reader: RunReader, plan: StoryPlan) -> list[_Panel]:
+    """The current version of each panel that has a readable image, in plan order (the first
+    of its candidates that decodes: a broken current file falls back to an older version)."""
     found: list[_Panel] = []
     for spec in plan.panels:
-        for version, path in panel_files(run_dir, spec.id, audit):
+        for version, path in reader.panel_candidates(spec.id):
             image = _open(path)
             if image is not None:
                 found.append(_Panel(spec.id, version, path, image))
                 break
     if not found:
-        raise InputError(f"run {run_dir.name} has no panel images yet; nothing to evaluate")
+        raise InputError(f"run {reader.run_id} has no panel images yet; nothing to evaluate")
     return found
 
 
-def _references(run_dir: Path, plan: StoryPlan, audit: AuditLog | None) -> dict[str, PILImage]:
-    recorded = audit.references if audit is not None else {}
+def _references(reader: RunReader, plan: StoryPlan) -> dict[str, PILImage]:
     found: dict[str, PILImage] = {}
     for sheet in plan.characters:
-        path = run_dir / recorded.get(sheet.id, f"references/{sheet.id}.png")
-        image = _open(path)
+        image = _open(reader.reference(sheet.id))
         if image is not None:
             found[sheet.id] = image
     return found

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jinja2
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel, ValidationError
 
 from storyviz.colors import rgb_of
 from storyviz.errors import RunNotFoundError
+from storyviz.run_layout import PAGES_DIR, PANELS_DIR
+from storyviz.run_reader import Problem, RunReader
+from storyviz.run_store import AUDIT_FILE, EVENTS_FILE, MANIFEST_FILE, PLAN_FILE, REQUEST_FILE
 from storyviz.schemas import (
     AuditLog,
     AuditRound,
@@ -52,8 +54,6 @@ STATUS_COLORS = {
     "failed": "#b3261e",
 }
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
 # -- reading the run folder ---------------------------------------------------------------------
 
 
@@ -68,9 +68,11 @@ class Notice:
 
 @dataclass
 class RunFolder:
-    """The run folder, read leniently: each missing or damaged file becomes a Notice."""
+    """The run folder as the report shows it: what RunReader could use, and a Notice for each
+    file it could not."""
 
     path: Path
+    reader: RunReader
     request: StoryRequest | None = None
     plan: StoryPlan | None = None
     manifest: RunManifest | None = None
@@ -84,70 +86,35 @@ class RunFolder:
 
     def file(self, relative: str) -> Path | None:
         """The file at a run-relative path, or None if it is absent or points outside the run."""
-        if not relative or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", relative):
-            return None
-        root = self.path.resolve()
-        candidate = (root / relative).resolve()
-        if not candidate.is_relative_to(root) or not candidate.is_file():
-            return None
-        return candidate
+        return self.reader.inside(relative)
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error.get("loc", ())) or "document"
-    return f"{where}: {error.get('msg', 'invalid')}"
+# What the report cannot tell when a file is missing.
+_MISSING = {
+    MANIFEST_FILE: "status, costs and provenance are unknown",
+    REQUEST_FILE: "the story request",
+    PLAN_FILE: "the run stopped before a plan was written",
+    AUDIT_FILE: "no panel was audited (or the audit log was lost)",
+    EVENTS_FILE: "no timeline of steps",
+}
 
 
-def _read_model(folder: RunFolder, name: str, model: type[ModelT], why: str) -> ModelT | None:
-    path = folder.path / name
-    if not path.is_file():
-        folder.notices.append(Notice(name, "missing", why))
-        return None
-    try:
-        return model.model_validate_json(path.read_bytes())
-    except ValidationError as exc:
-        folder.notices.append(Notice(name, "malformed", _first_error(exc)))
-    except OSError as exc:
-        folder.notices.append(Notice(name, "unreadable", exc.strerror or str(exc)))
-    return None
-
-
-def _read_events(folder: RunFolder) -> list[RunEvent]:
-    path = folder.path / "events.jsonl"
-    if not path.is_file():
-        folder.notices.append(Notice("events.jsonl", "missing", "no timeline of steps"))
-        return []
-    events, bad = [], 0
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            events.append(RunEvent.model_validate_json(line))
-        except ValidationError:
-            bad += 1
-    if bad:
-        folder.notices.append(
-            Notice("events.jsonl", "malformed", f"{bad} line(s) could not be read and are skipped")
-        )
-    return events
+def _notice(problem: Problem) -> Notice:
+    if problem.kind == "missing":
+        return Notice(problem.file, "missing", _MISSING.get(problem.file, ""))
+    return Notice(problem.file, problem.kind, problem.detail)
 
 
 def read_run_folder(run_dir: Path) -> RunFolder:
-    folder = RunFolder(Path(run_dir))
-    folder.manifest = _read_model(
-        folder, "manifest.json", RunManifest, "status, costs and provenance are unknown"
-    )
-    folder.request = _read_model(folder, "request.json", StoryRequest, "the story request")
-    if folder.request is None and folder.manifest is not None:
-        folder.request = folder.manifest.request
-    folder.plan = _read_model(
-        folder, "plan.json", StoryPlan, "the run stopped before a plan was written"
-    )
-    folder.audit = _read_model(
-        folder, "audit.json", AuditLog, "no panel was audited (or the audit log was lost)"
-    )
-    folder.events = _read_events(folder)
+    reader = RunReader(run_dir)
+    folder = RunFolder(reader.dir, reader)
+    # in this order, which is the order of the notices
+    folder.manifest = reader.manifest()
+    folder.request = reader.request()  # the manifest's, when request.json is unusable
+    folder.plan = reader.plan()
+    folder.audit = reader.audit()
+    folder.events = reader.events()
+    folder.notices = [_notice(problem) for problem in reader.problems()]
     return folder
 
 
@@ -327,19 +294,11 @@ def _header(folder: RunFolder) -> Header:
 # -- pages and characters -----------------------------------------------------------------------
 
 
-def _page_number(path: Path) -> int:
-    digits = re.findall(r"\d+", path.stem)
-    return int(digits[-1]) if digits else 0
-
-
 def _pages(folder: RunFolder) -> list[Picture | str]:
     """Each composed page as a picture, or its file name when it cannot be read."""
-    pages_dir = folder.path / "pages"
-    if not pages_dir.is_dir():
-        return []
     found: list[Picture | str] = []
-    for path in sorted(pages_dir.glob("page_*.png"), key=_page_number):
-        relative = f"pages/{path.name}"
+    for path in folder.reader.pages():
+        relative = f"{PAGES_DIR}/{path.name}"
         found.append(_picture(folder, relative, PAGE_LONG_SIDE) or relative)
     return found
 
@@ -356,7 +315,6 @@ class CharacterView:
 def _characters(folder: RunFolder) -> list[CharacterView]:
     if folder.plan is None:
         return []
-    references = folder.audit.references if folder.audit else {}
     views = []
     for sheet in folder.plan.characters:
         attrs = sheet.attributes
@@ -369,7 +327,7 @@ def _characters(folder: RunFolder) -> list[CharacterView]:
             ("outfit", attrs.outfit),
             ("accessories", ", ".join(attrs.accessories)),
         ]
-        reference_path = references.get(sheet.id, f"references/{sheet.id}.png")
+        reference_path = folder.reader.reference_name(sheet.id)
         views.append(
             CharacterView(
                 sheet=sheet,
@@ -478,20 +436,12 @@ def _character_name(plan: StoryPlan | None, character_id: str | None) -> str | N
     return character_id
 
 
-def _version_files(folder: RunFolder, panel_id: str) -> dict[int, str]:
-    """Panel renders on disk, for runs whose audit log does not list them."""
-    found = {}
-    for path in (folder.path / "panels").glob(f"{panel_id}_v*.png"):
-        match = re.fullmatch(rf"{re.escape(panel_id)}_v(\d+)", path.stem)
-        if match:
-            found[int(match.group(1))] = f"panels/{path.name}"
-    return found
-
-
 def _versions(folder: RunFolder, panel_id: str) -> list[VersionView]:
     audit = folder.audit
     records = {v.version: v for v in audit.versions.get(panel_id, [])} if audit else {}
-    paths = _version_files(folder, panel_id) if (folder.path / "panels").is_dir() else {}
+    # the renders on disk, for runs whose audit log does not list them all
+    on_disk = folder.reader.panel_versions(panel_id)
+    paths = {number: f"{PANELS_DIR}/{path.name}" for number, path in on_disk.items()}
     paths.update({number: record.path for number, record in records.items()})
     current = audit.current.get(panel_id) if audit else None
     return [

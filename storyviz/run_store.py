@@ -8,6 +8,9 @@ Only one process writes a run folder at a time (`Run.lock`, an OS lock that a ki
 cannot leave behind). Every drawing a generator makes is journalled before its image lands
 (`journal/`, see `Run.save_drawing`), so a resumed run takes a drawing that is already complete
 on disk instead of asking the generator for it again, whatever the checkpoint had time to record.
+
+Where each file goes is run_layout's; the rest of the project imports the file names from here.
+Reading a run folder back is run_reader's (`RunReader`), the run store's one reader.
 """
 
 from __future__ import annotations
@@ -26,10 +29,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from storyviz.errors import RunNotFoundError, RunStoreError
-from storyviz.schemas import AuditLog, RenderRequest, RunEvent, RunManifest, StoryRequest, utc_now
+from storyviz.run_layout import AUDIT_FILE as AUDIT_FILE
+from storyviz.run_layout import (
+    CHECKPOINT_FILE,
+    EVENTS_FILE,
+    JOURNAL_DIR,
+    LOCK_FILE,
+    MANIFEST_FILE,
+    PAGE_GLOB,
+    PAGES_DIR,
+    REPORT_FILE,
+    REQUEST_FILE,
+    mask_file,
+    page_file,
+    panel_file,
+    reference_file,
+)
+from storyviz.run_layout import PLAN_FILE as PLAN_FILE
+from storyviz.run_reader import RunReader
+from storyviz.schemas import RenderRequest, RunEvent, RunManifest, StoryRequest, utc_now
 from storyviz.text_checks import without_escape_sequences
 from storyviz.writer_lock import WriterLock, holder_pid
 
@@ -40,15 +61,6 @@ EventListener = Callable[[RunEvent], None]
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch
 
-REQUEST_FILE = "request.json"
-PLAN_FILE = "plan.json"
-MANIFEST_FILE = "manifest.json"
-AUDIT_FILE = "audit.json"
-EVENTS_FILE = "events.jsonl"
-REPORT_FILE = "report.html"
-CHECKPOINT_FILE = "checkpoint.sqlite"
-JOURNAL_DIR = "journal"
-LOCK_FILE = ".writer.lock"
 _LEFTOVER = ".*.tmp"  # what _atomic_write_bytes leaves when killed between write and rename
 
 
@@ -67,8 +79,8 @@ def new_run_id(story: str, now: datetime | None = None) -> str:
 def drawing_path(request: RenderRequest) -> str:
     """Where the image a request asks for lives in its run folder."""
     if request.kind == "reference":
-        return f"references/{request.target_id}.png"
-    return f"panels/{request.target_id}_v{request.version}.png"
+        return reference_file(request.target_id)
+    return panel_file(request.target_id, request.version)
 
 
 def _journal_path(request: RenderRequest) -> str:
@@ -174,7 +186,7 @@ class Run:
 
     def save_panel(self, panel_id: str, version: int, image: Image) -> str:
         """Write ``panels/<panel>_v<N>.png`` for a version made elsewhere (a seeded run's)."""
-        return self._save_image(f"panels/{panel_id}_v{version}.png", image, overwrite=False)
+        return self._save_image(panel_file(panel_id, version), image, overwrite=False)
 
     # -- drawings and their journal --------------------------------------------------------
     def save_drawing(self, request: RenderRequest, image: Image, record: dict[str, Any]) -> str:
@@ -231,13 +243,13 @@ class Run:
 
     def save_mask(self, panel_id: str, version: int, image: Image) -> str:
         """The mask a repair of ``panel_id`` into ``version`` redraws inside."""
-        return self._save_image(f"masks/{panel_id}_v{version}.png", image, overwrite=True)
+        return self._save_image(mask_file(panel_id, version), image, overwrite=True)
 
     def save_reference(self, character_id: str, image: Image) -> str:
-        return self._save_image(f"references/{character_id}.png", image, overwrite=True)
+        return self._save_image(reference_file(character_id), image, overwrite=True)
 
     def save_page(self, index: int, image: Image) -> str:
-        return self._save_image(f"pages/page_{index:02d}.png", image, overwrite=True)
+        return self._save_image(page_file(index), image, overwrite=True)
 
     def save_pages(self, pages: Sequence[Image]) -> list[str]:
         """Replace the pages with these, numbered from 1. Encoded several at a time: a page is
@@ -248,21 +260,15 @@ class Run:
             return list(pool.map(self.save_page, range(1, len(pages) + 1), pages))
 
     def clear_pages(self) -> None:
-        pages = self.dir / "pages"
+        pages = self.dir / PAGES_DIR
         if pages.is_dir():
-            for old in pages.glob("page_*.png"):
+            for old in pages.glob(PAGE_GLOB):
                 old.unlink()
 
     # -- manifest and events ---------------------------------------------------------------
     def manifest(self) -> RunManifest:
-        try:
-            return RunManifest.model_validate_json((self.dir / MANIFEST_FILE).read_text("utf-8"))
-        except FileNotFoundError:
-            raise RunStoreError(f"run {self.run_id} has no {MANIFEST_FILE}") from None
-        except ValidationError as exc:
-            raise RunStoreError(
-                f"run {self.run_id}: {MANIFEST_FILE} is damaged ({exc.errors()[0]['msg']})"
-            ) from None
+        """The manifest as it is on disk now; RunStoreError if it is missing or damaged."""
+        return RunReader(self.dir).need_manifest()
 
     def update_manifest(self, **changes: Any) -> RunManifest:
         with self._lock:
@@ -296,16 +302,8 @@ class Run:
                 listener(record)
 
     def events(self) -> Iterator[RunEvent]:
-        path = self.dir / EVENTS_FILE
-        if not path.exists():
-            return
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    try:
-                        yield RunEvent.model_validate_json(line)
-                    except ValidationError:
-                        continue  # a line cut short by a kill; the rest of the log still counts
+        """events.jsonl as it is on disk now, less lines cut short by a kill (RunReader)."""
+        return iter(RunReader(self.dir).events())
 
 
 class RunStore:
@@ -356,39 +354,5 @@ class RunStore:
         """Manifests of every run, newest first; folders without a readable manifest are skipped."""
         if not self.root.is_dir():
             return []
-        found: list[RunManifest] = []
-        for child in self.root.iterdir():
-            manifest_path = child / MANIFEST_FILE
-            if not manifest_path.is_file():
-                continue
-            try:
-                found.append(RunManifest.model_validate_json(manifest_path.read_text("utf-8")))
-            except (ValidationError, OSError):
-                continue
-        return sorted(found, key=lambda m: m.created_at, reverse=True)
-
-
-def read_audit(run_dir: Path) -> AuditLog | None:
-    """A run folder's audit.json, or None where there is none yet or it cannot be read."""
-    try:
-        return AuditLog.model_validate(json.loads((run_dir / AUDIT_FILE).read_text("utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
-def panel_files(run_dir: Path, panel_id: str, audit: AuditLog | None) -> list[tuple[int, Path]]:
-    """Where a panel's current image may be, best first, as (version, path): the version
-    audit.json calls current, then every version on disk, newest first. Readers (exports, eval)
-    take the first that is usable, so a run whose audit was never written still shows its
-    panels."""
-    found: list[tuple[int, Path]] = []
-    if audit is not None and panel_id in audit.current:
-        version = audit.current[panel_id]
-        found += [(version, run_dir / v.path) for v in audit.versions.get(panel_id, [])
-                  if v.version == version]  # fmt: skip
-    on_disk = [
-        (int(f.stem.rsplit("_v", 1)[-1]), f)
-        for f in (run_dir / "panels").glob(f"{panel_id}_v*.png")
-        if f.stem.rsplit("_v", 1)[-1].isdigit()
-    ]
-    return found + sorted(on_disk, reverse=True)
+        found = [RunReader(child).manifest() for child in self.root.iterdir()]
+        return sorted(filter(None, found), key=lambda m: m.created_at, reverse=True)

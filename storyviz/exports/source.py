@@ -9,20 +9,18 @@ export ever packages a comic that is still being drawn.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from storyviz.errors import InputError, RunStoreError
-from storyviz.run_store import MANIFEST_FILE, PLAN_FILE, panel_files, read_audit
+from storyviz.errors import InputError
+from storyviz.run_layout import PAGES_DIR
+from storyviz.run_reader import RunReader
+from storyviz.run_store import MANIFEST_FILE, PLAN_FILE
 from storyviz.schemas import RunManifest, StoryPlan
 
 EXPORTS_DIR = "exports"
-_PAGE_FILE = re.compile(r"page_(\d+)\.png")  # used with fullmatch
 
 
 @dataclass(frozen=True)
@@ -66,55 +64,32 @@ class RunSource:
 
 def load_run(run_dir: Path) -> RunSource:
     """Read and check a run folder; every problem is a one-line InputError/RunStoreError."""
-    run_dir = Path(run_dir)
-    if not (run_dir / MANIFEST_FILE).is_file():
+    reader = RunReader(run_dir)
+    run_dir = reader.dir
+    if not reader.has(MANIFEST_FILE):
         raise InputError(f"{run_dir} is not a run folder (no {MANIFEST_FILE})")
-    try:
-        manifest = RunManifest.model_validate_json((run_dir / MANIFEST_FILE).read_text("utf-8"))
-    except ValidationError as exc:
-        raise RunStoreError(
-            f"{run_dir.name}: {MANIFEST_FILE} is damaged ({exc.errors()[0]['msg']})"
-        ) from None
+    manifest = reader.need_manifest()
     if manifest.status != "completed":
         raise InputError(
             f"run {manifest.run_id} is {manifest.status}, not completed; finish it first "
             f"(storyviz resume {manifest.run_id})"
         )
-    try:
-        plan = StoryPlan.model_validate_json((run_dir / PLAN_FILE).read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"run {manifest.run_id} has no {PLAN_FILE}") from None
-    except ValidationError as exc:
-        raise RunStoreError(
-            f"run {manifest.run_id}: {PLAN_FILE} is damaged ({exc.errors()[0]['msg']})"
-        ) from None
-    pages = _page_files(run_dir)
+    if not reader.has(PLAN_FILE):
+        raise InputError(f"run {manifest.run_id} has no {PLAN_FILE}")
+    plan = reader.need_plan()
+    pages = tuple(reader.pages())
     if not pages:
-        raise InputError(f"run {manifest.run_id} has no composed pages in {run_dir / 'pages'}")
-    return RunSource(run_dir, manifest, plan, pages, _current_panels(run_dir, plan))
+        raise InputError(f"run {manifest.run_id} has no composed pages in {run_dir / PAGES_DIR}")
+    return RunSource(run_dir, manifest, plan, pages, _current_panels(reader, plan))
 
 
-def _page_files(run_dir: Path) -> tuple[Path, ...]:
-    folder = run_dir / "pages"
-    if not folder.is_dir():
-        return ()
-    numbered = []
-    for child in folder.iterdir():
-        match = _PAGE_FILE.fullmatch(child.name)
-        if match and child.is_file():
-            numbered.append((int(match.group(1)), child))
-    return tuple(path for _, path in sorted(numbered))
-
-
-def _current_panels(run_dir: Path, plan: StoryPlan) -> dict[str, Path]:
-    """The current version of each panel per audit.json, else the newest file on disk."""
-    audit = read_audit(run_dir)
-    found: dict[str, Path] = {}
-    for panel in plan.panels:
-        path = next((f for _, f in panel_files(run_dir, panel.id, audit) if f.is_file()), None)
-        if path is not None:
-            found[panel.id] = path
-    return found
+def _current_panels(reader: RunReader, plan: StoryPlan) -> dict[str, Path]:
+    """The current version of each panel that has an image (RunReader.current_panel)."""
+    return {
+        panel.id: found.path
+        for panel in plan.panels
+        if (found := reader.current_panel(panel.id)) is not None
+    }
 
 
 def output_path(source: RunSource, out: Path | None, suffix: str) -> Path:
