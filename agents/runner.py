@@ -25,7 +25,7 @@ from storyviz.errors import BudgetExceededError, StoryvizError
 from storyviz.importing import bulk_import
 from storyviz.metering import CallMeter, LLMCall, Metered, llm_costs
 from storyviz.redaction import redact
-from storyviz.run_store import Run, RunStore
+from storyviz.run_store import REPORT_FILE, Run, RunStore
 from storyviz.schemas import PanelVersion, RunEvent, RunManifest, StoryPlan, StoryRequest
 
 EventListener = Callable[[RunEvent], None]
@@ -296,7 +296,7 @@ def _try_report(run: Run) -> None:
     try:
         from storyviz.report import build_report
 
-        run.write_text("report.html", build_report(run.dir))
+        run.write_text(REPORT_FILE, build_report(run.dir))
     except Exception:  # noqa: BLE001 - the original error is the one to surface
         return
 
