@@ -6,14 +6,11 @@ on whole arrays, so a panel's regions are measured in a few milliseconds.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
-from storyviz.anatomy import pixel_box
 from storyviz.colors import RGB
-from storyviz.schemas import Box
+from storyviz.geometry import Box, PixelBox, intersection, pixels_covering, pixels_inside
 
 Pixels = NDArray[np.uint8]
 """An (N, 3) array of RGB pixels."""
@@ -41,24 +38,24 @@ def lab_array(pixels: NDArray[np.generic]) -> NDArray[np.float64]:
 
 def region_mask(
     size: tuple[int, int], box: Box, hidden: list[Box] | None = None
-) -> tuple[tuple[int, int, int, int], NDArray[np.bool_] | None]:
-    """The pixel rectangle of `box` and which of its pixels no `hidden` box covers.
+) -> tuple[PixelBox, NDArray[np.bool_] | None]:
+    """The pixels wholly inside `box` and which of them no `hidden` box covers.
 
-    Hidden boxes are the frames of figures drawn in front; their edges are rounded outwards so a
-    pixel they partly cover never counts as visible. The mask is None when nothing is hidden.
+    Hidden boxes are the frames of figures drawn in front; they take every pixel they touch, so
+    a pixel they partly cover never counts as visible. The mask is None when nothing is hidden.
     """
     width, height = size
-    left, top, right, bottom = pixel_box(box, width, height)
+    region = pixels_inside(box, width, height)
+    left, top, right, bottom = region
     mask: NDArray[np.bool_] | None = None
-    for x0, y0, x1, y1 in hidden or []:
-        hl, ht = max(int(x0 * width) - left, 0), max(int(y0 * height) - top, 0)
-        hr = min(math.ceil(x1 * width), right) - left
-        hb = min(math.ceil(y1 * height), bottom) - top
-        if hr > hl and hb > ht:
+    for hidden_box in hidden or []:
+        covered = intersection(region, pixels_covering(hidden_box, width, height))
+        if covered is not None:
             if mask is None:
                 mask = np.ones((bottom - top, right - left), dtype=bool)
-            mask[ht:hb, hl:hr] = False
-    return (left, top, right, bottom), mask
+            hl, ht, hr, hb = covered
+            mask[ht - top : hb - top, hl - left : hr - left] = False
+    return region, mask
 
 
 def visible_pixels(
