@@ -1,7 +1,7 @@
 """Pixel measurements behind the colour auditor: regions, robust colours, CIELAB distances.
 
-The formulas mirror storyviz.colors (sRGB -> linear -> XYZ under D65 -> Lab, CIE76 ΔE) but work
-on whole arrays, so a panel's regions are measured in a few milliseconds.
+Colours are compared in CIELAB (storyviz.colors.rgb_to_lab_array, CIE76 ΔE) on whole arrays, so a
+panel's regions are measured in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -9,31 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from storyviz.colors import RGB
+from storyviz.colors import RGB, rgb_to_lab_array
 from storyviz.geometry import Box, PixelBox, intersection, pixels_covering, pixels_inside
 
 Pixels = NDArray[np.uint8]
 """An (N, 3) array of RGB pixels."""
-
-_RGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-_WHITE = np.array([0.95047, 1.0, 1.08883])
-
-
-def lab_array(pixels: NDArray[np.generic]) -> NDArray[np.float64]:
-    """CIELAB of an (N, 3) sRGB array (0..255), matching storyviz.colors.rgb_to_lab."""
-    c = np.asarray(pixels, dtype=np.float64).reshape(-1, 3) / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _RGB_TO_XYZ.T / _WHITE
-    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
-    return np.stack(
-        [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1
-    )
 
 
 def region_mask(
@@ -88,8 +68,8 @@ def median_colour(pixels: Pixels) -> RGB:
 
 def _near(pixels: Pixels, targets: list[RGB], threshold: float) -> NDArray[np.bool_]:
     """(N, T): whether pixel n lies within `threshold` ΔE of target t."""
-    lab = lab_array(pixels)
-    wanted = lab_array(np.array(targets))
+    lab = rgb_to_lab_array(pixels.reshape(-1, 3))
+    wanted = rgb_to_lab_array(np.array(targets))
     near: NDArray[np.bool_] = (
         np.linalg.norm(lab[:, None, :] - wanted[None, :, :], axis=2) < threshold
     )

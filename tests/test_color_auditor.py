@@ -11,9 +11,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from storyviz import anatomy
-from storyviz.colors import COLOR_RGB, SKIN_RGB, rgb_to_lab
+from storyviz.colors import COLOR_RGB, SKIN_RGB, rgb_to_lab, rgb_to_lab_array
 from storyviz.errors import BackendError
-from storyviz.evaluators.color_measure import lab_array, median_colour
+from storyviz.evaluators.color_measure import median_colour
 from storyviz.geometry import pixels_inside
 from storyviz.protocols import AuditItem
 from storyviz.registry import build
@@ -307,13 +307,13 @@ def test_the_median_ignores_a_minority_of_other_pixels(tmp_path: Path) -> None:
 
 
 def test_lab_conversion_matches_reference_values() -> None:
-    lab = lab_array(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [245, 245, 245]]))
+    lab = rgb_to_lab_array(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [245, 245, 245]]))
     assert lab[0] == pytest.approx([100.0, 0.0, 0.0], abs=0.01)
     assert lab[1] == pytest.approx([0.0, 0.0, 0.0], abs=0.01)
     assert lab[2] == pytest.approx([53.24, 80.09, 67.20], abs=0.02)  # textbook sRGB red
     assert lab[3] == pytest.approx([WHITE_L, 0.0, 0.0], abs=0.01)
     for rgb in list(COLOR_RGB.values()) + list(SKIN_RGB.values()):
-        assert lab_array(np.array([rgb]))[0] == pytest.approx(rgb_to_lab(rgb), abs=1e-9)
+        assert rgb_to_lab_array(np.array([rgb]))[0] == pytest.approx(rgb_to_lab(rgb), abs=1e-9)
 
 
 def test_median_colour_is_per_channel() -> None:
