@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storyviz.schemas import Box, PanelAudit, StoryPlan
+from storyviz.geometry import Box, rounded, union
+from storyviz.schemas import PanelAudit, StoryPlan
 
 
 def finding_region(plan: StoryPlan, audit: PanelAudit, finding_ids: Sequence[str]) -> Box | None:
@@ -27,7 +28,7 @@ def finding_region(plan: StoryPlan, audit: PanelAudit, finding_ids: Sequence[str
             regions.append(finding.region)
         elif cast_box is not None:
             regions.append(cast_box)
-    return _union(regions) if regions else None
+    return rounded(union(regions)) if regions else None
 
 
 def cast_region(plan: StoryPlan, panel_id: str, character_ids: Sequence[str]) -> Box | None:
@@ -37,12 +38,4 @@ def cast_region(plan: StoryPlan, panel_id: str, character_ids: Sequence[str]) ->
     patch comes back as a smear), and the mask's feathered edge needs room inside the region."""
     wanted = set(character_ids)
     boxes = [m.box for m in plan.panel(panel_id).cast if m.character_id in wanted]
-    return _union(boxes) if boxes else None
-
-
-def _union(boxes: Sequence[Box]) -> Box:
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[2] for b in boxes)
-    y1 = max(b[3] for b in boxes)
-    return (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
+    return rounded(union(boxes)) if boxes else None

@@ -25,11 +25,12 @@ from collections.abc import Sequence
 from storyviz.agents.repair_regions import finding_region
 from storyviz.agents.repairer import RuleRepairer
 from storyviz.errors import ModelOutputError, RefusalError
+from storyviz.geometry import Box
 from storyviz.metering import CallMeter
 from storyviz.providers.base import ChatMessage, ChatModel, ChatResult
 from storyviz.providers.factories import chat_model
 from storyviz.registry import BackendSpec
-from storyviz.schemas import Box, PanelAudit, PanelVersion, RepairAction, StoryPlan
+from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, StoryPlan
 from storyviz.seeding import stable_seed
 
 from .repairer_llm_prompt import ACTION_PROMPT, SYSTEM_PROMPT, problems_message, repair_messages

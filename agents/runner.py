@@ -125,6 +125,52 @@ def start_run(
     listener: EventListener | None = None,
     on_created: Callable[[Run], None] | None = None,
 ) -> RunOutcome:
+    """Turn one story into a comic in a new run folder: plan, draw, audit, repair, compose,
+    report. The Python API behind ``storyviz run``; it returns when the run has ended.
+
+    Takes:
+        settings: where runs go (``runs_dir``), the planner, generator, auditor and repairer
+            backend strings, and the run's limits (threshold, repair rounds, attempts, panel
+            size, concurrency, LLM-call budget); `storyviz.config.load_settings` makes them.
+        request: the story and what is asked of it (panel count, style, reading order, page
+            size, seed, language, title); validated when it is built.
+        seed: a start other than nothing (`RunSeed`): a plan that is not planned again,
+            reference images and panel versions that are not drawn again, all copied in.
+        backends: backends already built (a chat session keeps its own); by default they are
+            built from `settings` before any folder exists, so a mistyped one leaves nothing.
+        listener: called with every `RunEvent` as it is recorded (progress on a terminal).
+        on_created: called with the `Run` once its folder exists, before anything is drawn.
+
+    Returns a `RunOutcome`: the run id and folder, its status (``"completed"``), the number of
+    panels, the consistency index, repair rounds, findings and repairs made, and the report's
+    path; ``as_json()`` is the summary ``storyviz run --json`` prints.
+
+    Raises, leaving no folder: `BackendError` for a backend string that does not build (a
+    `ProviderAuthError` where a model service has no key), `StoryvizError` for a seed that names
+    what its plan lacks or an image it cannot find, `RunStoreError` when ``runs_dir`` cannot be
+    written. Once the folder exists, a failure is recorded in its manifest with a report of
+    what was made, then raised as it was: ``"interrupted"`` for KeyboardInterrupt and
+    `BudgetExceededError`, ``"failed"`` for any other error (`ProviderError`,
+    `ModelOutputError`, a generator's exception, ...); `resume_run` continues such a run.
+
+    The run folder, ``<runs_dir>/<run_id>/`` (`storyviz.run_layout` names its files):
+    manifest.json (status, backends, package versions, prompt hashes, costs), request.json,
+    plan.json, events.jsonl (every step, timed), audit.json (every version's findings and
+    scores), panels/<panel>_v<N>.png (every version drawn), references/<character>.png,
+    masks/ (inpainting repairs), journal/ (each finished drawing, so a resume keeps it),
+    pages/page_<NN>.png, report.html, and checkpoint.sqlite (the graph state `resume_run`
+    starts from).
+
+    Example::
+
+        from storyviz.agents.runner import start_run
+        from storyviz.config import load_settings
+        from storyviz.schemas import StoryRequest
+
+        settings = load_settings(runs_dir="runs")  # offline backends unless configured
+        outcome = start_run(settings, StoryRequest(story="Mia finds a dog.", seed=7))
+        print(outcome.status, outcome.report)  # completed runs/<run id>/report.html
+    """
     backends = backends or build_backends(settings)
     if seed is not None and seed.plan is not None:
         _check_seed(seed, seed.plan)

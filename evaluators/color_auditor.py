@@ -19,9 +19,10 @@ from PIL import Image
 
 from storyviz import anatomy
 from storyviz.colors import delta_e, rgb_to_lab
+from storyviz.geometry import Box, pixels_inside
 from storyviz.protocols import AuditItem
 from storyviz.registry import BackendSpec
-from storyviz.schemas import SEVERITY_WEIGHT, Box, CastMember, CharacterSheet, Finding, PanelAudit
+from storyviz.schemas import SEVERITY_WEIGHT, CastMember, CharacterSheet, Finding, PanelAudit
 
 from .color_findings import (
     Measurement,
@@ -140,7 +141,7 @@ class ColorAuditor:
             pixels, total = visible_pixels(image, region, in_front)
             if len(pixels) == 0 or len(pixels) < total / 2:
                 continue  # mostly behind a figure in front
-            left, top, right, bottom = anatomy.pixel_box(region, image.shape[1], image.shape[0])
+            left, top, right, bottom = pixels_inside(region, image.shape[1], image.shape[0])
             measurable = min(right - left, bottom - top) >= MIN_REGION_SIDE
             observed = median_colour(pixels)
             glimpse = (

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from storyviz.anatomy import ColourPart
 from storyviz.colors import COLOR_RGB, RGB, SKIN_RGB, nearest_color_name
-from storyviz.schemas import Box, CharacterSheet, Finding, Severity
+from storyviz.geometry import Box, clamp, rounded
+from storyviz.schemas import CharacterSheet, Finding, Severity
 
 if TYPE_CHECKING:
     from .color_presence import Presence
@@ -42,12 +43,6 @@ class Measurement:
         return nearest_color_name(self.observed, vocabulary)
 
 
-def clamped(box: Box) -> Box:
-    """A box rounded for JSON and kept inside the image."""
-    x0, y0, x1, y1 = (round(min(max(v, 0.0), 1.0), 4) for v in box)
-    return (x0, y0, x1, y1)
-
-
 def describe(parts: Sequence[ColourPart]) -> str:
     return ", ".join(f"{p.word} {p.part}" for p in parts)
 
@@ -70,7 +65,7 @@ def attribute_finding(
         expected=c.word,
         observed=name,
         severity=severity,
-        region=clamped(m.region),
+        region=rounded(clamp(m.region)),
         evidence=(
             f"{c.part} region median RGB {m.observed} ~ {name}, ΔE {m.distance:.1f} from {c.word}"
         ),
@@ -109,7 +104,7 @@ def missing_finding(
         expected=wanted,
         observed="absent",
         severity="critical",
-        region=clamped(box),
+        region=rounded(clamp(box)),
         evidence=evidence,
         suggestion=f"draw {sheet.name} ({wanted}) in the cast box",
         auditor=auditor,

@@ -1,64 +1,41 @@
 """Pixel measurements behind the colour auditor: regions, robust colours, CIELAB distances.
 
-The formulas mirror storyviz.colors (sRGB -> linear -> XYZ under D65 -> Lab, CIE76 ΔE) but work
-on whole arrays, so a panel's regions are measured in a few milliseconds.
+Colours are compared in CIELAB (storyviz.colors.rgb_to_lab_array, CIE76 ΔE) on whole arrays, so a
+panel's regions are measured in a few milliseconds.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
-from storyviz.anatomy import pixel_box
-from storyviz.colors import RGB
-from storyviz.schemas import Box
+from storyviz.colors import RGB, rgb_to_lab_array
+from storyviz.geometry import Box, PixelBox, intersection, pixels_covering, pixels_inside
 
 Pixels = NDArray[np.uint8]
 """An (N, 3) array of RGB pixels."""
 
-_RGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-_WHITE = np.array([0.95047, 1.0, 1.08883])
-
-
-def lab_array(pixels: NDArray[np.generic]) -> NDArray[np.float64]:
-    """CIELAB of an (N, 3) sRGB array (0..255), matching storyviz.colors.rgb_to_lab."""
-    c = np.asarray(pixels, dtype=np.float64).reshape(-1, 3) / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _RGB_TO_XYZ.T / _WHITE
-    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
-    return np.stack(
-        [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1
-    )
-
 
 def region_mask(
     size: tuple[int, int], box: Box, hidden: list[Box] | None = None
-) -> tuple[tuple[int, int, int, int], NDArray[np.bool_] | None]:
-    """The pixel rectangle of `box` and which of its pixels no `hidden` box covers.
+) -> tuple[PixelBox, NDArray[np.bool_] | None]:
+    """The pixels wholly inside `box` and which of them no `hidden` box covers.
 
-    Hidden boxes are the frames of figures drawn in front; their edges are rounded outwards so a
-    pixel they partly cover never counts as visible. The mask is None when nothing is hidden.
+    Hidden boxes are the frames of figures drawn in front; they take every pixel they touch, so
+    a pixel they partly cover never counts as visible. The mask is None when nothing is hidden.
     """
     width, height = size
-    left, top, right, bottom = pixel_box(box, width, height)
+    region = pixels_inside(box, width, height)
+    left, top, right, bottom = region
     mask: NDArray[np.bool_] | None = None
-    for x0, y0, x1, y1 in hidden or []:
-        hl, ht = max(int(x0 * width) - left, 0), max(int(y0 * height) - top, 0)
-        hr = min(math.ceil(x1 * width), right) - left
-        hb = min(math.ceil(y1 * height), bottom) - top
-        if hr > hl and hb > ht:
+    for hidden_box in hidden or []:
+        covered = intersection(region, pixels_covering(hidden_box, width, height))
+        if covered is not None:
             if mask is None:
                 mask = np.ones((bottom - top, right - left), dtype=bool)
-            mask[ht:hb, hl:hr] = False
-    return (left, top, right, bottom), mask
+            hl, ht, hr, hb = covered
+            mask[ht - top : hb - top, hl - left : hr - left] = False
+    return region, mask
 
 
 def visible_pixels(
@@ -91,8 +68,8 @@ def median_colour(pixels: Pixels) -> RGB:
 
 def _near(pixels: Pixels, targets: list[RGB], threshold: float) -> NDArray[np.bool_]:
     """(N, T): whether pixel n lies within `threshold` ΔE of target t."""
-    lab = lab_array(pixels)
-    wanted = lab_array(np.array(targets))
+    lab = rgb_to_lab_array(pixels.reshape(-1, 3))
+    wanted = rgb_to_lab_array(np.array(targets))
     near: NDArray[np.bool_] = (
         np.linalg.norm(lab[:, None, :] - wanted[None, :, :], axis=2) < threshold
     )

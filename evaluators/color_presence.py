@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from storyviz.anatomy import ColourPart
 from storyviz.colors import RGB, rgb_to_lab
-from storyviz.schemas import Box
+from storyviz.geometry import Box, clamp, grown
 
 from .color_findings import Measurement
 from .color_measure import share_near, shares_near, visible_pixels
@@ -58,12 +58,6 @@ def _chroma(rgb: RGB) -> float:
     return math.hypot(a, b)
 
 
-def _surroundings(frame: Box, margin: float) -> Box:
-    x0, y0, x1, y1 = frame
-    dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
-    return (max(x0 - dx, 0.0), max(y0 - dy, 0.0), min(x1 + dx, 1.0), min(y1 + dy, 1.0))
-
-
 def judge_presence(
     image: NDArray[np.uint8],
     frame: Box,
@@ -79,7 +73,7 @@ def judge_presence(
         return Presence(True)
     matched += [m for m in measured if (m.match_share or 0.0) >= GLIMPSE_SHARE]
     ring, _ = visible_pixels(
-        image, _surroundings(frame, SURROUNDING_MARGIN), [frame], stride=_STRIDE
+        image, clamp(grown(frame, SURROUNDING_MARGIN)), [frame], stride=_STRIDE
     )
     colours = list(expected)
     common_share = shares_near(ring, [p.rgb for p in colours], thresholds.minor)

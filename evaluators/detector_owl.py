@@ -21,9 +21,8 @@ import numpy as np
 import torch
 
 from storyviz.errors import BackendError
-from storyviz.schemas import Box
+from storyviz.geometry import Box, clamp, iou
 
-from .identity_locate import overlap as iou
 from .identity_torch import cached
 
 if TYPE_CHECKING:
@@ -106,7 +105,7 @@ def nms(detections: Sequence[Detection], iou_limit: float = NMS_IOU) -> list[Det
 
 
 def _clip(x0: float, y0: float, x1: float, y1: float) -> Box | None:
-    box = tuple(float(min(1.0, max(0.0, v))) for v in (x0, y0, x1, y1))
+    box = clamp((x0, y0, x1, y1))
     if box[2] - box[0] < 0.01 or box[3] - box[1] < 0.01:
         return None
-    return (box[0], box[1], box[2], box[3])
+    return box

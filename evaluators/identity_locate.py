@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from storyviz.schemas import Box, CastMember, CharacterSheet
+from storyviz.geometry import Box, at_least_one_pixel, grown, iou, pixel_edges
+from storyviz.schemas import CastMember, CharacterSheet
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -66,28 +67,17 @@ def locate(
         options = [(i, d) for i, d in enumerate(detections) if d.query == kind and i not in taken]
         if not options:
             continue
-        index, best = max(options, key=lambda o: (overlap(o[1].box, member.box), o[1].score))
+        index, best = max(options, key=lambda o: (iou(o[1].box, member.box), o[1].score))
         taken.add(index)
         located[member.character_id] = Located(best.box, f"detector (score {best.score:.2f})")
     return located
 
 
-def overlap(a: Box, b: Box) -> float:
-    """Intersection over union of two normalised boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def crop(image: Image, box: Box, margin: float = CROP_MARGIN) -> Image:
-    """The box's pixels, widened by `margin` of its size on each side, clamped to the image."""
+    """The box's pixels, widened by `margin` of its size on each side, clamped to the image.
+
+    The start edges round down and the end edges to the nearest pixel, as the identity numbers
+    recorded so far were measured."""
     width, height = image.size
-    x0, y0, x1, y1 = box
-    dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
-    left = max(0, int((x0 - dx) * width))
-    top = max(0, int((y0 - dy) * height))
-    right = min(width, max(left + 1, round((x1 + dx) * width)))
-    bottom = min(height, max(top + 1, round((y1 + dy) * height)))
-    return image.crop((left, top, right, bottom))
+    edges = pixel_edges(grown(box, margin), width, height, start="down", end="nearest")
+    return image.crop(at_least_one_pixel(edges, width, height))

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from storyviz.colors import rgb_to_lab_array
+
 from .identity_embed import unit_rows
 
 if TYPE_CHECKING:
@@ -88,25 +90,6 @@ def _foreground_histogram(index: NDArray[np.int_]) -> NDArray[np.float64]:
     if histogram.sum() == 0:  # nothing but background colours: compare them after all
         histogram = np.bincount(index.ravel(), minlength=bins).astype(np.float64)
     return histogram
-
-
-def rgb_to_lab_array(rgb: NDArray[np.float64]) -> NDArray[np.float64]:
-    """sRGB 0..255 (..., 3) to CIELAB under D65, the same formula as storyviz.colors."""
-    c = rgb / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    matrix = np.array(
-        [
-            [0.4124564 / 0.95047, 0.3575761 / 0.95047, 0.1804375 / 0.95047],
-            [0.2126729, 0.7151522, 0.0721750],
-            [0.0193339 / 1.08883, 0.1191920 / 1.08883, 0.9503041 / 1.08883],
-        ]
-    )
-    xyz = linear @ matrix.T
-    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
-    return np.stack(
-        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
-        axis=-1,
-    )
 
 
 def _empty() -> NDArray[np.float32]:

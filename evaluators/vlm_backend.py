@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from storyviz.errors import BackendError
-from storyviz.providers.factories import chat_model, flag, split_options
+from storyviz.providers.factories import chat_model, split_options
 from storyviz.registry import BackendSpec, parse_backend
 
 from .vlm_auditor import VLMAuditor
@@ -26,5 +26,5 @@ def vlm_auditor(spec: BackendSpec) -> VLMAuditor:
     return VLMAuditor(
         chat_model(rest),
         panels_per_call=own.option("batch", int, 4, low=1, high=16),
-        with_references=flag(own, "references", True),
+        with_references=own.flag("references", True),
     )

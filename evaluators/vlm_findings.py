@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from storyviz.geometry import Box, as_box, clamp, rounded
 from storyviz.protocols import AuditItem
-from storyviz.schemas import Box, CharacterSheet, Finding, Severity
+from storyviz.schemas import CharacterSheet, Finding, Severity
 
 from .panel_audits import unreadable_finding as panel_unreadable
 from .vlm_reading import NEEDS_CHARACTER, character_resolver, resolve_character
@@ -139,10 +140,10 @@ def _region(raw: list[float] | None) -> tuple[Box | None, str | None]:
     lo, hi = -BOX_TOLERANCE, 1.0 + BOX_TOLERANCE
     if not all(lo <= v <= hi for v in raw):
         return None, f"dropped region {raw}: not normalised to 0..1"
-    x0, y0, x1, y1 = (round(min(max(v, 0.0), 1.0), 4) for v in raw)
-    if x1 - x0 < 0.01 or y1 - y0 < 0.01:
+    box = rounded(clamp(as_box(raw)))
+    if box[2] - box[0] < 0.01 or box[3] - box[1] < 0.01:
         return None, f"dropped region {raw}: empty or inverted"
-    return (x0, y0, x1, y1), None
+    return box, None
 
 
 def no_verdict_finding(finding_id: str, item: AuditItem, reason: str, auditor: str) -> Finding:

@@ -16,9 +16,10 @@ from typing import Any
 
 from PIL import Image
 
+from storyviz.geometry import Box
 from storyviz.prompts import load
 from storyviz.providers.base import ChatMessage, ImagePart
-from storyviz.schemas import Box, CharacterSheet
+from storyviz.schemas import CharacterSheet
 
 from .vlm_batches import Batch
 

@@ -30,7 +30,6 @@ from PIL import Image, UnidentifiedImageError
 from storyviz.errors import BackendError, ModelOutputError
 from storyviz.masks import keep_outside
 from storyviz.prompts import load
-from storyviz.registry import BackendSpec
 from storyviz.schemas import RenderRequest
 
 from .diffusers_outputs import fit
@@ -55,18 +54,6 @@ class RepairInputs:
 
     original: Image.Image  # at the request's size
     mask: Image.Image | None
-
-
-def flag(spec: BackendSpec, key: str, default: bool) -> bool:
-    """A true/false option (``1/0``, ``yes/no``, ``on/off`` too)."""
-    raw = spec.options.get(key)
-    if raw is None:
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise BackendError(f"backend {spec.name!r}: {key}={raw} is not true or false")
 
 
 def read_image(path: str, base_dir: Path | None, mode: str, who: str) -> Image.Image:

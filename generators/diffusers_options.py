@@ -130,15 +130,6 @@ def parse_size(text: str) -> Size:
     return Size(width, height)
 
 
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true or false")
-
-
 def _choice(
     name: str, choices: tuple[str, ...], aliases: dict[str, str] | None = None
 ) -> Callable[[str], str]:
@@ -167,7 +158,7 @@ def parse_settings(spec: BackendSpec) -> Settings:
     device: str | None = spec.option("device", _choice("device", DEVICES), None)
     dtype: str | None = spec.option("dtype", _choice("dtype", DTYPES, _DTYPE_ALIASES), None)
     offload = spec.option("offload", _choice("offload", OFFLOADS), "none")
-    negative = spec.option("negative", _bool, preset.family != "flux")
+    negative = spec.flag("negative", preset.family != "flux")
     ip_adapter: AdapterSource | None = spec.option("ip_adapter", parse_adapter, None)
     ip_scale = spec.option("ip_scale", float, DEFAULT_IP_SCALE, low=0.0, high=2.0)
     if "ip_scale" in spec.options and ip_adapter is None:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from diffusers.models.attention_processor import AttnProcessor2_0
 
-from storyviz.masks import pixel_box
+from storyviz.geometry import pixels_nearest
 from storyviz.schemas import RegionPrompt
 
 
@@ -85,7 +85,7 @@ class RegionalAttnProcessor:
             allowed = torch.zeros(height, width, tokens, dtype=torch.bool)
             allowed[:, :, : self.block] = True
             for index, box in enumerate(self.boxes, start=1):
-                x0, y0, x1, y1 = pixel_box(box, width, height)
+                x0, y0, x1, y1 = pixels_nearest(box, width, height)
                 allowed[y0:y1, x0:x1, index * self.block : (index + 1) * self.block] = True
             bias = torch.zeros(height * width, tokens, dtype=dtype)
             bias.masked_fill_(~allowed.reshape(height * width, tokens), float("-inf"))

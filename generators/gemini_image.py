@@ -64,7 +64,7 @@ class GeminiImageGenerator(ApiImageGenerator):
                 f"backend 'gemini-image': aspect={aspect} is not one of {', '.join(ASPECT_RATIOS)}"
             )
         self.aspect = aspect
-        self.use_references = api.flag(spec, "references", True)
+        self.use_references = spec.flag("references", True)
         self.spec = settings.spec
         self.model = settings.model
         # The chat backend's connection: the same client, retries, key and error messages.

@@ -86,7 +86,7 @@ class OpenAIImageGenerator(ApiImageGenerator):
         self.size = _size_option(spec, self.sizes)
         self.choices = {k: _choice(spec, k) for k in CHOICES}
         # DALL-E models cannot take reference images; their edits are mask-only (dall-e-2).
-        self.use_references = api.flag(spec, "references", not self.model.startswith("dall-e"))
+        self.use_references = spec.flag("references", not self.model.startswith("dall-e"))
         client = common_options(BackendSpec(spec.name, spec.model, _only(spec, CLIENT_OPTIONS)))
         self.max_references = spec.option(
             "images", int, DEFAULT_REFERENCES, low=1, high=MAX_REFERENCES

@@ -23,10 +23,11 @@ from PIL import Image
 
 from storyviz import anatomy
 from storyviz.errors import BackendError
+from storyviz.geometry import Box
 from storyviz.masks import keep_outside
 from storyviz.protocols import RenderResult
 from storyviz.registry import BackendSpec
-from storyviz.schemas import Box, CastMember, CharacterSheet, RenderRequest
+from storyviz.schemas import CastMember, CharacterSheet, RenderRequest
 
 from .sketch_drift import Drift, choose_drift, stable_seed
 from .sketch_figures import Figure, figure_for, paint_figure

@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 
 from storyviz import anatomy
 from storyviz.colors import DEFAULT_SKIN, FALLBACK_PALETTE, RGB, rgb_of
-from storyviz.schemas import Box, CastMember, CharacterSheet
+from storyviz.geometry import Box
+from storyviz.schemas import CastMember, CharacterSheet
 
 Point = tuple[float, float]
 

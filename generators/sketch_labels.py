@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from storyviz import anatomy
 from storyviz.colors import RGB
+from storyviz.geometry import overlaps, scaled
 
 from .sketch_figures import OUTLINE, Figure
 
@@ -30,10 +31,6 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _overlaps(a: Rect, b: Rect) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 def _sample_rects(figures: Sequence[Figure], width: int, height: int) -> list[Rect]:
     """Every colour region of every figure, in pixels, whether or not its sheet names a colour."""
     aspect = width / height
@@ -42,7 +39,7 @@ def _sample_rects(figures: Sequence[Figure], width: int, height: int) -> list[Re
         for part in anatomy.parts(figure.species):
             box = anatomy.part_box(figure.species, part, figure.box, aspect)
             if box is not None:
-                rects.append((box[0] * width, box[1] * height, box[2] * width, box[3] * height))
+                rects.append(scaled(box, width, height))
     return rects
 
 
@@ -63,7 +60,7 @@ def paint_labels(image: Image.Image, figures: Sequence[Figure], scale: float = 1
         x = min(max(centre - label_w / 2, 0), width - label_w)
         for y in (frame[3] * height + 2, frame[1] * height - label_h - 2):
             rect = (x, y, x + label_w, y + label_h)
-            if y < 0 or y + label_h > height or any(_overlaps(rect, r) for r in keep_clear):
+            if y < 0 or y + label_h > height or any(overlaps(rect, r) for r in keep_clear):
                 continue
             draw.rounded_rectangle(
                 [x, y, x + label_w - 1, y + label_h - 1],

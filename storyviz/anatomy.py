@@ -14,13 +14,13 @@ approximately at best; for such renders the colour audit is a heuristic, not a m
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from storyviz.colors import COLOR_RGB, RGB, SKIN_RGB
-from storyviz.schemas import Box, CharacterSheet
+from storyviz.geometry import Box
+from storyviz.schemas import CharacterSheet
 
 BodyPlan = Literal["biped", "robot", "quadruped", "bird"]
 
@@ -140,23 +140,6 @@ def part_box(species: str, part: str, box: Box, aspect: float = 1.0) -> Box | No
     if relative is None:
         return None
     return sub_box(figure_frame(species, box, aspect), relative)
-
-
-def pixel_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
-    """The pixels lying wholly inside a normalised box, as (left, top, right, bottom), exclusive.
-
-    Never empty: a box thinner than a pixel keeps the pixel nearest its centre.
-    """
-    x0, y0, x1, y1 = box
-    left, right = math.ceil(x0 * width), math.floor(x1 * width)
-    top, bottom = math.ceil(y0 * height), math.floor(y1 * height)
-    if right <= left:
-        left = min(max(int((x0 + x1) / 2 * width), 0), width - 1)
-        right = left + 1
-    if bottom <= top:
-        top = min(max(int((y0 + y1) / 2 * height), 0), height - 1)
-        bottom = top + 1
-    return max(left, 0), max(top, 0), min(right, width), min(bottom, height)
 
 
 @dataclass(frozen=True)

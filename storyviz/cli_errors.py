@@ -111,7 +111,7 @@ class OneLineErrors(TyperGroup):
             # pydantic is imported only by commands that validate input, never for --help
             pydantic = sys.modules.get("pydantic")
             if pydantic is not None and isinstance(exc, pydantic.ValidationError):
-                from storyviz.config import describe_validation_error
+                from storyviz.validation_errors import describe_validation_error
 
                 _exit(describe_validation_error(exc), EXIT_USAGE)
             raise

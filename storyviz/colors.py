@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 RGB = tuple[int, int, int]
 
 COLOR_RGB: dict[str, RGB] = {
@@ -99,23 +102,37 @@ def rgb_of(name: str) -> RGB:
     raise KeyError(name)
 
 
-def _srgb_to_linear(c: float) -> float:
-    c = c / 255.0
-    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+_RGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_WHITE = np.array([0.95047, 1.0, 1.08883])  # D65
+
+
+def rgb_to_lab_array(rgb: ArrayLike) -> NDArray[np.float64]:
+    """CIELAB under D65 of sRGB values 0..255, for an array of any shape ending in 3.
+
+    The one copy of the formula (sRGB -> linear -> XYZ -> Lab): the colour auditor measures
+    whole regions with it, the pixel embedder whole crops, and `rgb_to_lab` single colours, so a
+    colour word, a painted region and a measured median are compared on the same scale."""
+    values = np.asarray(rgb, dtype=np.float64)
+    c = values.reshape(-1, 3) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ _RGB_TO_XYZ.T / _WHITE
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    lab = np.stack(
+        [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1
+    )
+    return lab.reshape(values.shape)
 
 
 def rgb_to_lab(rgb: Iterable[float]) -> tuple[float, float, float]:
-    """sRGB (0..255) to CIELAB under D65."""
-    r, g, b = (_srgb_to_linear(float(v)) for v in rgb)
-    x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047
-    y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b
-    z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * b) / 1.08883
-
-    def f(t: float) -> float:
-        return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
-
-    fx, fy, fz = f(x), f(y), f(z)
-    return (116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz))
+    """sRGB (0..255) to CIELAB under D65, for one colour."""
+    lightness, a, b = (float(v) for v in rgb_to_lab_array(list(rgb)))
+    return (lightness, a, b)
 
 
 def delta_e(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from storyviz.fonts import FontBook, active_book
+from storyviz.geometry import Box, scaled
 from storyviz.layouts import TEMPLATES, PageGeometry, page_geometry, placed_slot_pixels
 from storyviz.lettering import (
     INK,
@@ -25,7 +26,7 @@ from storyviz.lettering import (
     load_font,
     paint_lettering,
 )
-from storyviz.schemas import Box, PageSpec, PanelSpec, ReadingOrder, StoryPlan
+from storyviz.schemas import PageSpec, PanelSpec, ReadingOrder, StoryPlan
 
 PAPER = (255, 255, 255)
 MISSING_FILL = (232, 232, 232)
@@ -133,15 +134,7 @@ def letter_panel(
     width, height = lettered.size
     inset = style.padding
     area = (inset, inset, width - inset, height - inset)
-    cast_boxes = {
-        member.character_id: (
-            member.box[0] * width,
-            member.box[1] * height,
-            member.box[2] * width,
-            member.box[3] * height,
-        )
-        for member in panel.cast
-    }
+    cast_boxes = {member.character_id: scaled(member.box, width, height) for member in panel.cast}
     layout = layout_lettering(panel, area, cast_boxes, reading_order, style)
     paint_lettering(ImageDraw.Draw(lettered), layout, style)
     return lettered

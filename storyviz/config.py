@@ -23,6 +23,7 @@ from storyviz.errors import ConfigError
 from storyviz.redaction import MASK, is_secret_name
 from storyviz.registry import BackendSpec, parse_backend
 from storyviz.schemas import PageSize, ReadingOrder
+from storyviz.validation_errors import describe_validation_error
 
 CONFIG_FILE_ENV = "STORYVIZ_CONFIG"
 DEFAULT_CONFIG_FILE = "storyviz.toml"
@@ -141,13 +142,3 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(describe_validation_error(exc)) from None
     except ValueError as exc:  # a malformed storyviz.toml
         raise ConfigError(f"cannot read the configuration: {exc}") from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """The first validation problem as one readable line."""
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "value"
-    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-    more = len(exc.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
-    return f"{where}: {msg}{suffix}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storyviz.schemas import Box, PageSize, PageSpec, PanelSpec, ReadingOrder
+from storyviz.geometry import Box
+from storyviz.schemas import PageSize, PageSpec, PanelSpec, ReadingOrder
 
 PAGE_PIXELS: dict[str, tuple[int, int]] = {
     # 150 dpi: enough for a readable screen page and a draft print.

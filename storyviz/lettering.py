@@ -23,6 +23,7 @@ import numpy as np
 from PIL import ImageDraw, ImageFont
 
 from storyviz.fonts import FontBook, font_for
+from storyviz.geometry import intersection_area
 from storyviz.schemas import DialogueLine, PanelSpec, ReadingOrder
 
 Rect = tuple[float, float, float, float]
@@ -263,12 +264,6 @@ def fit_text(
 # -- geometry helpers ---------------------------------------------------------------------------
 
 
-def overlap_area(a: Rect, b: Rect) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    return width * height if width > 0 and height > 0 else 0.0
-
-
 def face_region(box: Rect) -> Rect:
     left, top, right, bottom = box
     return left, top, right, top + FACE_FRACTION * (bottom - top)
@@ -396,7 +391,7 @@ def _layout_caption(
     start, end = (left_x, right_x) if reading_order == "ltr" else (right_x, left_x)
     corners = [(start, top_y), (end, top_y), (start, bottom_y), (end, bottom_y)]
     boxes = [(x, y, x + box_w, y + box_h) for x, y in corners]
-    best = min(boxes, key=lambda box: sum(overlap_area(box, face) for face in faces))
+    best = min(boxes, key=lambda box: sum(intersection_area(box, face) for face in faces))
     return Caption(block, best)
 
 

@@ -13,22 +13,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageChops, ImageFilter
 
-Box = tuple[float, float, float, float]
-
-
-def pixel_box(box: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
-    """A normalised ``[x0, y0, x1, y1]`` as pixel bounds, clamped to the image, never empty."""
-    if len(box) != 4:
-        raise ValueError(f"a box needs 4 numbers [x0, y0, x1, y1], got {list(box)}")
-    x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in box)
-    if x1 < x0:
-        x0, x1 = x1, x0
-    if y1 < y0:
-        y0, y1 = y1, y0
-    left, top = round(x0 * width), round(y0 * height)
-    right = max(left + 1, round(x1 * width))
-    bottom = max(top + 1, round(y1 * height))
-    return left, top, min(right, width), min(bottom, height)
+from storyviz.geometry import as_box, pixels_nearest
 
 
 def box_mask(
@@ -45,7 +30,7 @@ def box_mask(
     grow = math.ceil(2 * radius)  # the Gaussian's reach: inside the grown edge it is still 255
     mask = Image.new("L", (width, height), 0)
     for box in boxes:
-        left, top, right, bottom = pixel_box(box, width, height)
+        left, top, right, bottom = pixels_nearest(as_box(box), width, height)
         mask.paste(
             255,
             (
@@ -59,7 +44,7 @@ def box_mask(
         mask = mask.filter(ImageFilter.GaussianBlur(radius))
         inside = Image.new("L", (width, height), 0)
         for box in boxes:
-            inside.paste(255, pixel_box(box, width, height))
+            inside.paste(255, pixels_nearest(as_box(box), width, height))
         mask = ImageChops.lighter(mask, inside)
     return mask
 

@@ -97,6 +97,10 @@ class BackendSpec:
                 )
         return value
 
+    def flag(self, key: str, default: bool) -> bool:
+        """A true/false option (`parse_flag`), or a BackendError naming it and its value."""
+        return self.option(key, parse_flag, default)
+
     def check_options(self, allowed: set[str] | frozenset[str]) -> None:
         unknown = sorted(set(self.options) - set(allowed))
         if unknown:
@@ -105,6 +109,28 @@ class BackendSpec:
                 f"backend {self.name!r} does not take option(s) {', '.join(unknown)}; "
                 f"it takes: {known}"
             )
+
+
+FLAG_WORDS: dict[str, bool] = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+"""The words a true/false option accepts, in any case and with spaces around them."""
+
+
+def parse_flag(text: str) -> bool:
+    """A true/false word (`FLAG_WORDS`); a ValueError for anything else, which
+    `BackendSpec.option` turns into the one-line error every flag option gives."""
+    word = text.strip().lower()
+    if word not in FLAG_WORDS:
+        raise ValueError("expected true or false")
+    return FLAG_WORDS[word]
 
 
 def _bounds(low: float | None, high: float | None) -> str:

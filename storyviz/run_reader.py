@@ -49,6 +49,7 @@ from storyviz.run_layout import (
     reference_file,
 )
 from storyviz.schemas import AuditLog, RunEvent, RunManifest, StoryPlan, StoryRequest
+from storyviz.validation_errors import place_and_message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -223,9 +224,8 @@ class RunReader:
         try:
             return model.model_validate_json(path.read_bytes())
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error.get("loc", ())) or "document"
-            self._fail(Problem(name, "malformed", error.get("msg", "invalid"), where))
+            where, reason = place_and_message(exc.errors(include_url=False)[0], "document")
+            self._fail(Problem(name, "malformed", reason, where))
         except OSError as exc:
             self._fail(Problem(name, "unreadable", exc.strerror or str(exc)))
         return None

@@ -11,13 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storyviz.geometry import Box
 from storyviz.text_checks import has_visible_text, is_utf8
 
 MAX_STORY_CHARS = 50_000
 MAX_PANELS = 60
-
-Box = tuple[float, float, float, float]
-"""A normalised box [x0, y0, x1, y1] inside a panel, each coordinate in 0..1."""
 
 ReadingOrder = Literal["ltr", "rtl"]
 Shot = Literal["establishing", "wide", "medium", "close-up", "over-the-shoulder", "low-angle"]

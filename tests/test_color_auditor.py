@@ -11,9 +11,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from storyviz import anatomy
-from storyviz.colors import COLOR_RGB, SKIN_RGB, rgb_to_lab
+from storyviz.colors import COLOR_RGB, SKIN_RGB, rgb_to_lab, rgb_to_lab_array
 from storyviz.errors import BackendError
-from storyviz.evaluators.color_measure import lab_array, median_colour
+from storyviz.evaluators.color_measure import median_colour
+from storyviz.geometry import pixels_inside
 from storyviz.protocols import AuditItem
 from storyviz.registry import build
 from storyviz.schemas import (
@@ -262,7 +263,7 @@ def painted(tmp_path: Path, paint: dict[str, tuple[tuple[int, int, int], float]]
     for part, (colour, share) in paint.items():
         box = anatomy.part_box("human", part, (0.3, 0.1, 0.7, 0.95), 400 / 300)
         assert box is not None
-        left, top, right, bottom = anatomy.pixel_box(box, 400, 300)
+        left, top, right, bottom = pixels_inside(box, 400, 300)
         cut = top + round((bottom - top) * share)
         draw.rectangle([left, top, right - 1, cut - 1], fill=colour)
     path = tmp_path / "hand.png"
@@ -306,13 +307,13 @@ def test_the_median_ignores_a_minority_of_other_pixels(tmp_path: Path) -> None:
 
 
 def test_lab_conversion_matches_reference_values() -> None:
-    lab = lab_array(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [245, 245, 245]]))
+    lab = rgb_to_lab_array(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [245, 245, 245]]))
     assert lab[0] == pytest.approx([100.0, 0.0, 0.0], abs=0.01)
     assert lab[1] == pytest.approx([0.0, 0.0, 0.0], abs=0.01)
     assert lab[2] == pytest.approx([53.24, 80.09, 67.20], abs=0.02)  # textbook sRGB red
     assert lab[3] == pytest.approx([WHITE_L, 0.0, 0.0], abs=0.01)
     for rgb in list(COLOR_RGB.values()) + list(SKIN_RGB.values()):
-        assert lab_array(np.array([rgb]))[0] == pytest.approx(rgb_to_lab(rgb), abs=1e-9)
+        assert rgb_to_lab_array(np.array([rgb]))[0] == pytest.approx(rgb_to_lab(rgb), abs=1e-9)
 
 
 def test_median_colour_is_per_channel() -> None:
@@ -421,10 +422,10 @@ def test_colour_words_resolve_tolerantly() -> None:
     assert list(anatomy.colour_parts(sheet)) == ["fur"]  # no hair box on a dog; plaid is no colour
 
 
-def test_pixel_box_keeps_inner_pixels_and_is_never_empty() -> None:
-    assert anatomy.pixel_box((0.1, 0.1, 0.5, 0.5), 100, 100) == (10, 10, 50, 50)
-    assert anatomy.pixel_box((0.105, 0.1, 0.5, 0.499), 100, 100) == (11, 10, 50, 49)
-    left, top, right, bottom = anatomy.pixel_box((0.501, 0.501, 0.502, 0.502), 100, 100)
+def test_pixels_inside_keeps_inner_pixels_and_is_never_empty() -> None:
+    assert pixels_inside((0.1, 0.1, 0.5, 0.5), 100, 100) == (10, 10, 50, 50)
+    assert pixels_inside((0.105, 0.1, 0.5, 0.499), 100, 100) == (11, 10, 50, 49)
+    left, top, right, bottom = pixels_inside((0.501, 0.501, 0.502, 0.502), 100, 100)
     assert right - left == 1 and bottom - top == 1
 
 

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from storyviz.compose import MISSING_FILL, PAPER, compose_page, compose_pages
+from storyviz.geometry import intersection_area
 from storyviz.layouts import (
     PAGE_PIXELS,
     TEMPLATES,
@@ -26,7 +27,6 @@ from storyviz.lettering import (
     fit_text,
     layout_lettering,
     load_font,
-    overlap_area,
 )
 from storyviz.schemas import (
     CastMember,
@@ -239,7 +239,7 @@ def test_lettering_never_overlaps_and_the_caption_starts_the_panel() -> None:
         assert len(rects) == 4
         for i, a in enumerate(rects):
             for b in rects[i + 1 :]:
-                assert overlap_area(a, b) == 0
+                assert intersection_area(a, b) == 0
         caption = layout.caption
         assert caption is not None
         at_start = caption.box[0] == 0.0 if order == "ltr" else caption.box[2] == 800.0

@@ -24,7 +24,8 @@ from PIL import Image
 from storyviz.errors import BackendError
 from storyviz.generators.diffusers_options import Size, parse_settings, snap8
 from storyviz.generators.diffusers_presets import SD15, preset_for
-from storyviz.masks import box_mask, keep_outside, pixel_box
+from storyviz.geometry import pixels_nearest
+from storyviz.masks import box_mask, keep_outside
 from storyviz.registry import parse_backend
 from storyviz.schemas import RenderRequest
 
@@ -79,7 +80,7 @@ def test_size_option_keeps_the_panel_aspect_unless_exact() -> None:
 def test_box_mask_is_white_inside_black_outside_and_feathered() -> None:
     mask = box_mask((100, 80), [(0.2, 0.25, 0.6, 0.75)], feather=3)
     assert mask.mode == "L" and mask.size == (100, 80)
-    assert pixel_box((0.2, 0.25, 0.6, 0.75), 100, 80) == (20, 20, 60, 60)
+    assert pixels_nearest((0.2, 0.25, 0.6, 0.75), 100, 80) == (20, 20, 60, 60)
     assert mask.getpixel((40, 40)) == 255  # centre
     assert mask.getpixel((2, 2)) == 0 and mask.getpixel((95, 75)) == 0  # far outside
     edge = [mask.getpixel((x, 40)) for x in range(14, 27)]
@@ -217,7 +218,7 @@ def test_inpaint_shares_the_weights_and_changes_mostly_the_masked_region(
     inpaint = gen.loaded.derived("inpaint")
     assert inpaint.unet is gen.text2img.unet and inpaint.vae is gen.text2img.vae
     diff = np.abs(pixels(repaired.image) - pixels(base.image)).mean(axis=2)
-    left, top, right, bottom = pixel_box(box, 64, 64)
+    left, top, right, bottom = pixels_nearest(box, 64, 64)
     inside = diff[top + 4 : bottom - 4, left + 4 : right - 4].mean()
     outside = np.concatenate([diff[: top - 6].ravel(), diff[bottom + 6 :].ravel()]).mean()
     assert inside > 5.0 and outside < 0.5, (inside, outside)

@@ -13,8 +13,9 @@ import pytest
 from storyviz.agents.planner.offline import OfflinePlanner
 from storyviz.compose import page_placements
 from storyviz.fonts import FontBook
+from storyviz.geometry import intersection_area
 from storyviz.layouts import page_geometry, render_size
-from storyviz.lettering import Balloon, LetteringStyle, face_region, layout_lettering, overlap_area
+from storyviz.lettering import Balloon, LetteringStyle, face_region, layout_lettering
 from storyviz.schemas import (
     CastMember,
     DialogueLine,
@@ -71,12 +72,12 @@ def _check(plan: StoryPlan) -> int:
             where = f"{plan.reading_order} {size} {placement.panel_id}"
             faces = [face_region(box) for box in placement.cast_boxes.values()]
             for rect in lettering.rects:
-                assert all(overlap_area(rect, face) == 0 for face in faces), f"face: {where}"
+                assert all(intersection_area(rect, face) == 0 for face in faces), f"face: {where}"
                 left, top, right, bottom = placement.slot
                 assert left <= rect[0] and rect[2] <= right, f"outside: {where}"
                 assert top <= rect[1] and rect[3] <= bottom, f"outside: {where}"
             for a, b in itertools.combinations(lettering.rects, 2):
-                assert overlap_area(a, b) == 0, f"lettering overlaps: {where}"
+                assert intersection_area(a, b) == 0, f"lettering overlaps: {where}"
             for balloon in lettering.balloons:
                 assert not _tail_crosses(balloon, faces), f"tail across a face: {where}"
             balloons += len(lettering.balloons)
@@ -125,9 +126,9 @@ def test_crowded_panels_still_keep_every_face_clear(count: int, head: float) -> 
     layout = layout_lettering(panel, area, boxes, "ltr", LetteringStyle.for_page(1240, BOOK))
     assert len(layout.balloons) == 3
     for rect in layout.rects:
-        assert all(overlap_area(rect, face_region(box)) == 0 for box in boxes.values())
+        assert all(intersection_area(rect, face_region(box)) == 0 for box in boxes.values())
         assert (
             area[0] <= rect[0] and rect[2] <= area[2] and area[1] <= rect[1] and rect[3] <= area[3]
         )
     for a, b in itertools.combinations(layout.rects, 2):
-        assert overlap_area(a, b) == 0
+        assert intersection_area(a, b) == 0

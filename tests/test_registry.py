@@ -133,6 +133,42 @@ def test_options_are_typed_and_unknown_options_rejected() -> None:
         build("generator", "sketch?colour=red")
 
 
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [("1", True), ("true", True), ("YES", True), (" on ", True)]
+    + [("0", False), ("False", False), ("no", False), ("OFF", False)],
+)
+def test_flag_options_take_the_usual_words_in_any_case(word: str, value: bool) -> None:
+    assert BackendSpec("sketch", None, {"flag": word}).flag("flag", not value) is value
+    assert BackendSpec("sketch").flag("flag", value) is value  # absent: the default
+
+
+@pytest.mark.parametrize(
+    ("role", "text", "name", "option"),
+    [
+        ("generator", "openai-image:gpt-image-1?references=maybe", "openai-image", "references"),
+        (
+            "generator",
+            "gemini-image:gemini-2.5-flash-image?references=maybe",
+            "gemini-image",
+            "references",
+        ),
+        ("generator", "diffusers:stabilityai/sd-turbo?negative=maybe", "diffusers", "negative"),
+        ("auditor", "vlm:openai:gpt-4.1-mini?references=maybe", "openai", "references"),
+    ],
+)
+def test_every_flag_option_refuses_other_words_with_the_same_line(
+    role: Role, text: str, name: str, option: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("GEMINI_API_KEY", "test")
+    with pytest.raises(BackendError) as info:
+        build(role, text)
+    assert str(info.value) == (
+        f"backend {name!r}: option {option}='maybe' is invalid (expected true or false)"
+    )
+
+
 def test_resolving_and_listing_backends_imports_nothing_heavy() -> None:
     code = (
         "import sys; from storyviz import registry; "

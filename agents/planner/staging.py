@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storyviz.agents.planner.text import FUNCTION_WORDS, WORD_RE, looks_like_verb, shorten, wordset
-from storyviz.schemas import Box, CharacterAttributes, ReadingOrder, Shot
+from storyviz.geometry import Box, clamp, rounded
+from storyviz.schemas import CharacterAttributes, ReadingOrder, Shot
 
 MAX_ON_SCREEN = 4
 """More figures than this in one panel are too small to read (and to audit)."""
@@ -246,12 +247,12 @@ def _over_the_shoulder(figures: Sequence[Figure]) -> list[Box]:
 
 def _valid(box: Box) -> Box:
     """Inside the panel, rounded, and never thinner than the schema allows."""
-    x0, y0, x1, y1 = (min(1.0, max(0.0, v)) for v in box)
+    x0, y0, x1, y1 = clamp(box)
     if x1 - x0 < 0.02:
         x0, x1 = max(0.0, min(x0, 0.98)), max(0.0, min(x0, 0.98)) + 0.02
     if y1 - y0 < 0.02:
         y0, y1 = max(0.0, min(y0, 0.98)), max(0.0, min(y0, 0.98)) + 0.02
-    return (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
+    return rounded((x0, y0, x1, y1))
 
 
 def expression_in(text: str) -> str:

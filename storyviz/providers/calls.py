@@ -27,6 +27,7 @@ from storyviz.errors import ModelOutputError, ProviderError, StoryvizError
 from storyviz.metering import CallMeter, LLMCall
 from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
+from storyviz.validation_errors import problem_line
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
@@ -107,14 +108,14 @@ def display_url(url: str) -> str:
 
 
 def problems_of(exc: ValidationError) -> list[str]:
-    """One readable line per validation error: ``panels.0.cast.1.box: Box must ...``."""
+    """One readable line per validation error: ``panels.0.cast.1.box: Box must ...``; an answer
+    that is not JSON at all is said so in words a model can act on."""
     problems: list[str] = []
     for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"]
         if error["type"] == "json_invalid":
-            message = f"the answer is not valid JSON ({error.get('ctx', {}).get('error', message)})"
-        problems.append(f"{where}: {message}" if where else message)
+            why = error.get("ctx", {}).get("error", error["msg"])
+            error["msg"] = f"the answer is not valid JSON ({why})"
+        problems.append(problem_line(error, whole=""))
     return problems
 
 

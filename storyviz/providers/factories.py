@@ -34,14 +34,3 @@ def chat_model(spec: BackendSpec) -> ChatModel:
 
         return gemini_chat_from_spec(spec)
     raise unknown_name("model service", spec.name, CHAT_SERVICES)
-
-
-def flag(spec: BackendSpec, key: str, default: bool) -> bool:
-    def parse(raw: str) -> bool:
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError("expected true or false")
-
-    return spec.option(key, parse, default)
