@@ -88,7 +88,7 @@ def main() -> int:
     import transformers
 
     from storyviz import registry
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
 
     # Long story prompts exceed CLIP's 77 tokens; the truncation warning on every call (in both
     # loops) would bury the JSON. One thread by default: steadier timings on a shared machine.

@@ -17,11 +17,10 @@ import torch
 from numpy.typing import NDArray
 
 from storyviz.errors import BackendError
+from storyviz.evaluators.identity.embed import unit_rows
+from storyviz.evaluators.identity.torch import cached, device_for
 from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
-
-from .identity_embed import unit_rows
-from .identity_torch import cached, device_for
 
 if TYPE_CHECKING:
     from PIL.Image import Image

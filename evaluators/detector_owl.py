@@ -21,9 +21,8 @@ import numpy as np
 import torch
 
 from storyviz.errors import BackendError
+from storyviz.evaluators.identity.torch import cached
 from storyviz.geometry import Box, clamp, iou
-
-from .identity_torch import cached
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -15,10 +15,9 @@ import torch
 from numpy.typing import NDArray
 
 from storyviz.errors import BackendError
+from storyviz.evaluators.identity.embed import unit_rows
+from storyviz.evaluators.identity.torch import cached, device_for
 from storyviz.registry import BackendSpec
-
-from .identity_embed import unit_rows
-from .identity_torch import cached, device_for
 
 if TYPE_CHECKING:
     from PIL.Image import Image

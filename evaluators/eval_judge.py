@@ -14,12 +14,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from storyviz.errors import BackendError, ModelOutputError, RefusalError
+from storyviz.evaluators.vlm.prompt import read_image
 from storyviz.prompts import load
 from storyviz.providers.base import ChatMessage, ChatModel
 from storyviz.registry import parse_backend
 from storyviz.schemas import CharacterSheet, PanelSpec
-
-from .vlm_prompt import read_image
 
 SYSTEM_PROMPT = "eval_alignment_system.txt"
 PANEL_PROMPT = "eval_alignment.j2"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .identity_embed import cosine
+from storyviz.evaluators.identity.embed import cosine
 
 if TYPE_CHECKING:
     from PIL.Image import Image

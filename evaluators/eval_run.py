@@ -21,14 +21,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from storyviz.errors import InputError
+from storyviz.evaluators.identity.embed import Embedder, cosine
+from storyviz.evaluators.identity.locate import Detector, crop, locate, query_for
 from storyviz.protocols import AuditItem
 from storyviz.run_reader import RunReader
 from storyviz.run_store import PLAN_FILE
 from storyviz.schemas import StoryPlan, utc_now
 
 from .eval_metrics import NEAR_COPY, copy_paste, mean, mean_pairwise, onstage_count_score
-from .identity_embed import Embedder, cosine
-from .identity_locate import Detector, crop, locate, query_for
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

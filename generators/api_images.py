@@ -28,11 +28,10 @@ from typing import Any, Literal
 from PIL import Image, UnidentifiedImageError
 
 from storyviz.errors import BackendError, ModelOutputError
+from storyviz.generators.diffusers.outputs import fit
 from storyviz.masks import keep_outside
 from storyviz.prompts import load
 from storyviz.schemas import RenderRequest
-
-from .diffusers_outputs import fit
 
 PROMPT = "api_image.j2"
 Task = Literal["generate", "references", "edit", "inpaint"]

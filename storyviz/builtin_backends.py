@@ -55,7 +55,7 @@ GENERATOR_SKETCH = BackendEntry(
     model="none",
 )
 GENERATOR_DIFFUSERS = BackendEntry(
-    "storyviz.generators.diffusers_backend:DiffusersGenerator",
+    "storyviz.generators.diffusers.backend:DiffusersGenerator",
     "diffusers pipelines: SD-Turbo, SDXL(-Turbo), SD 1.5, FLUX.1-schnell or a local "
     "folder; ?steps=&guidance=&size=&device=&dtype=&offload=&negative="
     "&ip_adapter=&ip_scale=&layout=",
@@ -86,7 +86,7 @@ AUDITOR_OFFLINE = BackendEntry(
     model="none",
 )
 AUDITOR_VLM = BackendEntry(
-    "storyviz.evaluators.vlm_backend:vlm_auditor",
+    "storyviz.evaluators.vlm.backend:vlm_auditor",
     "vision-language model auditor: vlm:openai:MODEL, vlm:gemini:MODEL, "
     "vlm:openai-compat:URL#MODEL",
     extra="llm",
@@ -94,7 +94,7 @@ AUDITOR_VLM = BackendEntry(
     example="vlm:openai:gpt-4.1-mini or vlm:openai-compat:http://127.0.0.1:11434/v1#llava",
 )
 AUDITOR_CLIP = BackendEntry(
-    "storyviz.evaluators.identity_backends:clip_auditor",
+    "storyviz.evaluators.identity.backends:clip_auditor",
     "open_clip identity: crop per character vs its reference; clip:ViT-B-32"
     "?pretrained=NAME_OR_PATH or clip:/local/dir; ?threshold=&detector=&device=",
     extra="clip",
@@ -102,7 +102,7 @@ AUDITOR_CLIP = BackendEntry(
     example="clip:ViT-B-32?pretrained=laion2b_s34b_b79k",
 )
 AUDITOR_DINO = BackendEntry(
-    "storyviz.evaluators.identity_backends:dino_auditor",
+    "storyviz.evaluators.identity.backends:dino_auditor",
     "DINOv2 identity (transformers): dino:facebook/dinov2-small or a folder; "
     "?threshold=&detector=&device=",
     extra="clip",

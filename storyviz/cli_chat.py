@@ -1,4 +1,4 @@
-"""`storyviz chat`: the terminal front end of a chat session (agents/chat_session.py).
+"""`storyviz chat`: the terminal front end of a chat session (agents/chat/session.py).
 
 It only reads lines and draws replies. At a terminal it uses prompt_toolkit (history kept in
 <runs-dir>/chats/.history, Esc then Enter for a new line); with piped input it reads plain lines
@@ -22,7 +22,7 @@ from rich.text import Text
 from storyviz.terminal_console import console
 
 if TYPE_CHECKING:
-    from storyviz.agents.chat_state import Reply
+    from storyviz.agents.chat.state import Reply
     from storyviz.schemas import RunEvent
 
 PROMPT = "you> "
@@ -37,13 +37,13 @@ def run_chat(
     **overrides: Any,
 ) -> int:
     """Hold one conversation; returns the exit code. Bad flags raise StoryvizError (one line)."""
-    from storyviz.agents.chat_threads import thread_path
+    from storyviz.agents.chat.threads import thread_path
     from storyviz.importing import bulk_import
 
     if thread is not None:
         thread_path(Path("."), thread)  # a bad name fails before the heavy imports
     with bulk_import():
-        from storyviz.agents.chat_session import ChatSession
+        from storyviz.agents.chat.session import ChatSession
 
     stdin = stdin or sys.stdin
     out = console(soft_wrap=False)

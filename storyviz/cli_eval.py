@@ -35,7 +35,7 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Evaluate each run and write its eval.json; returns what was written, in order."""
     from storyviz.evaluators.eval_run import EVAL_FILE, evaluate_run
-    from storyviz.evaluators.identity_embed import build_embedder
+    from storyviz.evaluators.identity.embed import build_embedder
 
     if not run_ids:
         raise InputError("name at least one run: storyviz eval RUN_ID [RUN_ID...]")

@@ -53,7 +53,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_generator(tiny_model: Path) -> Callable[..., Any]:
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
     from storyviz.registry import parse_backend
 
     def make(options: str = "steps=2") -> DiffusersGenerator:

@@ -79,9 +79,9 @@ def test_offline_chat_imports_no_torch_and_help_stays_light(tmp_path: Path) -> N
     code = f"""
 import sys
 import storyviz.cli
-assert "storyviz.agents.chat_session" not in sys.modules
+assert "storyviz.agents.chat.session" not in sys.modules
 from pathlib import Path
-from storyviz.agents.chat_session import ChatSession
+from storyviz.agents.chat.session import ChatSession
 with ChatSession.open("t", runs_dir=Path("runs")) as chat:
     chat.send({MIA_STORY!r})
     assert chat.send("yes").kind == "render"

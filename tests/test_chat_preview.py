@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from storyviz.agents.chat_state import Reply
+from storyviz.agents.chat.state import Reply
 from storyviz.cli_chat import show_reply
 from storyviz.cli_preview import preview, protocol
 

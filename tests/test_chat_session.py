@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import MIA_STORY
 
-from storyviz.agents.chat_session import ChatSession
-from storyviz.agents.chat_state import Reply
-from storyviz.agents.chat_threads import thread_path
+from storyviz.agents.chat.session import ChatSession
+from storyviz.agents.chat.state import Reply
+from storyviz.agents.chat.threads import thread_path
 from storyviz.errors import InputError
 
 
 def images(run_dir: str | Path) -> dict[str, str]:
     """Panel id -> sha256 of the image the comic shows for it."""
-    from storyviz.agents.chat_carry import RenderedRun
+    from storyviz.agents.chat.carry import RenderedRun
 
     run = RenderedRun.open(run_dir)
     found = {}
@@ -47,7 +47,7 @@ def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def test_what_a_next_run_keeps(drawn: dict[str, object]) -> None:
-    from storyviz.agents.chat_carry import RenderedRun, seed_after_edit
+    from storyviz.agents.chat.carry import RenderedRun, seed_after_edit
 
     replies = drawn["replies"]
     assert isinstance(replies, dict)

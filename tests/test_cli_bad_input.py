@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from storyviz.agents.chat_session import ChatSession
+from storyviz.agents.chat.session import ChatSession
 from storyviz.cli import _Progress, app
 from storyviz.cli_eval import print_tables
 from storyviz.run_store import RunStore

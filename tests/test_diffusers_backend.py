@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 
 from storyviz.errors import BackendError
-from storyviz.generators.diffusers_options import Size, parse_settings, snap8
-from storyviz.generators.diffusers_presets import SD15, preset_for
+from storyviz.generators.diffusers.options import Size, parse_settings, snap8
+from storyviz.generators.diffusers.presets import SD15, preset_for
 from storyviz.geometry import pixels_nearest
 from storyviz.masks import box_mask, keep_outside
 from storyviz.registry import parse_backend
@@ -162,8 +162,8 @@ def test_same_request_gives_identical_pixels_and_the_seed_matters(make_generator
 def test_one_load_for_many_renders_and_generators(tiny_model: Path, monkeypatch) -> None:
     from diffusers import AutoPipelineForText2Image
 
-    from storyviz.generators import diffusers_loading
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.generators.diffusers import loading as diffusers_loading
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
 
     loads: list[str] = []
     original = AutoPipelineForText2Image.from_pretrained
@@ -331,7 +331,7 @@ def test_prompt_embeddings_are_encoded_once_and_change_no_pixel(
 
 
 def test_prompt_cache_leaves_other_pipelines_to_their_text() -> None:
-    from storyviz.generators.diffusers_prompts import PromptCache
+    from storyviz.generators.diffusers.prompts import PromptCache
 
     class Pipe:  # not an SD pipeline: prompts go as text, nothing is cached
         pass
@@ -340,7 +340,7 @@ def test_prompt_cache_leaves_other_pipelines_to_their_text() -> None:
 
 
 def test_prompt_cache_evicts_the_least_recently_used(make_generator) -> None:
-    from storyviz.generators.diffusers_prompts import PromptCache
+    from storyviz.generators.diffusers.prompts import PromptCache
 
     pipe = make_generator().text2img
     cache = PromptCache(2)
@@ -351,7 +351,7 @@ def test_prompt_cache_evicts_the_least_recently_used(make_generator) -> None:
 
 
 def test_load_errors_are_one_line_backend_errors(tiny_model: Path, tmp_path: Path) -> None:
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
 
     with pytest.raises(BackendError, match="not a diffusers model folder"):
         DiffusersGenerator(parse_backend(f"diffusers:{tmp_path / 'nowhere'}"))
@@ -367,7 +367,7 @@ def test_device_and_dtype_choice() -> None:
     pytest.importorskip("torch")
     import torch
 
-    from storyviz.generators.diffusers_device import choose_device, choose_dtype
+    from storyviz.generators.diffusers.device import choose_device, choose_dtype
 
     assert choose_dtype("cuda", None, "sd15") == "float16"
     assert choose_dtype("cuda", None, "flux") == "bfloat16"
@@ -391,7 +391,7 @@ def test_missing_torch_names_the_extra() -> None:
         from storyviz import registry
         from storyviz.errors import BackendError
         try:
-            import storyviz.generators.diffusers_backend
+            import storyviz.generators.diffusers.backend
         except ModuleNotFoundError as exc:
             print("missing", exc.name)
         try:

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from storyviz.errors import BackendError
-from storyviz.generators.diffusers_options import AdapterSource, parse_adapter, parse_settings
+from storyviz.generators.diffusers.options import AdapterSource, parse_adapter, parse_settings
 from storyviz.registry import parse_backend
 from storyviz.schemas import CastMember, PanelSpec, RenderRequest
 
@@ -142,7 +142,7 @@ def test_inpaint_repairs_are_conditioned_on_the_reference_too(
 
 
 def test_a_pipeline_without_adapter_support_says_so(tiny_model: Path) -> None:
-    from storyviz.generators.diffusers_identity import load_adapter
+    from storyviz.generators.diffusers.identity import load_adapter
 
     with pytest.raises(BackendError, match="does not take an IP-Adapter"):
         load_adapter(object(), AdapterSource("a/b", "", "c.bin"))

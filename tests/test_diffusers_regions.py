@@ -11,13 +11,13 @@ import pytest
 from PIL import Image
 
 from storyviz.errors import BackendError
-from storyviz.generators.diffusers_options import parse_settings
+from storyviz.generators.diffusers.options import parse_settings
 from storyviz.registry import parse_backend
 from storyviz.schemas import CastMember, PanelSpec, RegionPrompt, RenderRequest
 
 
 def test_layer_grids_follow_the_unet_downsampling() -> None:
-    from storyviz.generators.diffusers_regions import layer_grid
+    from storyviz.generators.diffusers.regions import layer_grid
 
     assert layer_grid((12, 24), 288) == (12, 24)
     assert layer_grid((12, 24), 72) == (6, 12)
@@ -91,7 +91,7 @@ def test_regions_leave_the_processors_as_they_were(make_generator: Callable[...,
 def test_regions_on_sdxl(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     from tiny_diffusers import save_tiny_pipeline
 
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
 
     folder = save_tiny_pipeline(tmp_path_factory.mktemp("sdxl-regions"), family="sdxl")
     generator = DiffusersGenerator(parse_backend(f"diffusers:{folder}?steps=2&guidance=5"))

@@ -26,7 +26,7 @@ def tiny_sdxl(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 def _generator(folder: Path, options: str = "steps=2&guidance=2") -> Any:
-    from storyviz.generators.diffusers_backend import DiffusersGenerator
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
 
     return DiffusersGenerator(parse_backend(f"diffusers:{folder}?{options}"))
 

@@ -10,8 +10,8 @@ from PIL import Image
 
 from storyviz.colors import rgb_to_lab
 from storyviz.evaluators.eval_metrics import copy_paste, mean, mean_pairwise, onstage_count_score
-from storyviz.evaluators.identity_embed import build_embedder, cosine
-from storyviz.evaluators.identity_pixels import PixelEmbedder
+from storyviz.evaluators.identity.embed import build_embedder, cosine
+from storyviz.evaluators.identity.pixels import PixelEmbedder
 
 
 @pytest.mark.parametrize(

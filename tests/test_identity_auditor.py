@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from storyviz.errors import BackendError
-from storyviz.evaluators.identity_auditor import IdentityAuditor, severity_for
+from storyviz.evaluators.identity.auditor import IdentityAuditor, severity_for
 from storyviz.protocols import AuditItem, Auditor
 from storyviz.registry import build
 from storyviz.schemas import CastMember, CharacterSheet, PanelSpec

@@ -34,3 +34,24 @@ def test_mypy_hides_no_first_party_module() -> None:
             override["module"] if isinstance(override["module"], list) else [override["module"]]
         )
         assert not any(m.split(".")[0] == "storyviz" for m in modules), modules
+
+
+def test_every_package_folder_is_installed() -> None:
+    """A package folder missing from pyproject's list works in an editable install and is
+    silently left out of a wheel."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = dict(config["package-dir"])
+    assert sorted(listed) == sorted(config["packages"])
+    found = {"storyviz": "storyviz"}
+    for top in ("storyviz", *ROLE_FOLDERS):
+        for init in sorted((ROOT / top).rglob("__init__.py")):
+            folder = init.parent.relative_to(ROOT)
+            if (
+                folder.parts[0] == "storyviz"
+                and len(folder.parts) > 1
+                and (folder.parts[1] in ROLE_FOLDERS)
+            ):
+                continue  # the links to the role folders, seen from the other side
+            name = ".".join(folder.parts)
+            found[name if top == "storyviz" else f"storyviz.{name}"] = folder.as_posix()
+    assert listed == found

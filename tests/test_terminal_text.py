@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from storyviz.agents.chat_state import Reply
+from storyviz.agents.chat.state import Reply
 from storyviz.cli_chat import show_reply
 from storyviz.terminal_console import console
 from storyviz.terminal_text import clean, clean_logging

@@ -13,7 +13,7 @@ from fakes.chat_model import Answer, ScriptedChat
 from pydantic import BaseModel
 
 from storyviz.errors import BackendError, ProviderError, RefusalError
-from storyviz.evaluators.vlm_auditor import VLMAuditor
+from storyviz.evaluators.vlm.auditor import VLMAuditor
 from storyviz.metering import CallMeter
 from storyviz.prompts import load
 from storyviz.protocols import AuditItem, Auditor

@@ -25,11 +25,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import ValidationError
 
-from storyviz.agents.chat_answers import answer
-from storyviz.agents.chat_commands import parse_message
-from storyviz.agents.chat_graph import build_chat_graph
-from storyviz.agents.chat_state import ChatContext, Reply
-from storyviz.agents.chat_threads import new_thread_name, thread_path
+from storyviz.agents.chat.answers import answer
+from storyviz.agents.chat.commands import parse_message
+from storyviz.agents.chat.graph import build_chat_graph
+from storyviz.agents.chat.state import ChatContext, Reply
+from storyviz.agents.chat.threads import new_thread_name, thread_path
 from storyviz.agents.context import Backends
 from storyviz.agents.runner import build_backends
 from storyviz.config import Settings, describe_validation_error, load_settings

@@ -50,7 +50,7 @@ def build_embedder(text: str | BackendSpec | None) -> Embedder:
         text = "pixel"
     spec = text if isinstance(text, BackendSpec) else parse_backend(text)
     if spec.name == "pixel":
-        from .identity_pixels import PixelEmbedder
+        from storyviz.evaluators.identity.pixels import PixelEmbedder
 
         spec.check_options(set())
         if spec.model is not None:
@@ -63,10 +63,10 @@ def build_embedder(text: str | BackendSpec | None) -> Embedder:
         raise BackendError(f"the {spec.name} embedder needs a model, e.g. {example}")
     try:
         if spec.name == "clip":
-            from .clip_embedder import ClipEmbedder
+            from storyviz.evaluators.clip_embedder import ClipEmbedder
 
             return ClipEmbedder(spec)
-        from .dino_embedder import DinoEmbedder
+        from storyviz.evaluators.dino_embedder import DinoEmbedder
 
         return DinoEmbedder(spec)
     except ModuleNotFoundError as exc:

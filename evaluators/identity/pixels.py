@@ -27,8 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyviz.colors import rgb_to_lab_array
-
-from .identity_embed import unit_rows
+from storyviz.evaluators.identity.embed import unit_rows
 
 if TYPE_CHECKING:
     from PIL.Image import Image

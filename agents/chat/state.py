@@ -52,7 +52,7 @@ class ChatContext:
 class Reply:
     """One answer of the session.
 
-    `plan` is the plan as table data (chat_tables.plan_table) when the answer shows the plan;
+    `plan` is the plan as table data (tables.plan_table) when the answer shows the plan;
     `changed`/`added`/`removed` name panel ids an edit touched; `run_dir` and `report` point at
     the run folder that now shows the comic; `done` ends the conversation.
     """

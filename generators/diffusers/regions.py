@@ -11,7 +11,7 @@ attention in the spirit of "regional prompting" and DenseDiffusion, with no extr
 It applies to SD 1.5 and SDXL pipelines (UNets whose prompts are cached embeddings here); FLUX's
 transformer has no per-layer cross-attention to mask, and GLIGEN, which takes boxes natively, is
 deprecated in diffusers 0.42. With an IP-Adapter the cross-attention processors are the
-adapter's, and the boxes act through its image masks instead (``diffusers_identity``).
+adapter's, and the boxes act through its image masks instead (``identity``).
 """
 
 from __future__ import annotations

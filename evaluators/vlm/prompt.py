@@ -16,12 +16,11 @@ from typing import Any
 
 from PIL import Image
 
+from storyviz.evaluators.vlm.batches import Batch
 from storyviz.geometry import Box
 from storyviz.prompts import load
 from storyviz.providers.base import ChatMessage, ImagePart
 from storyviz.schemas import CharacterSheet
-
-from .vlm_batches import Batch
 
 SYSTEM_PROMPT = "audit_system.txt"
 PANELS_PROMPT = "audit_panels.j2"

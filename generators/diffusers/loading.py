@@ -22,11 +22,10 @@ from diffusers import (
 )
 
 from storyviz.errors import BackendError
-
-from .diffusers_device import DTYPES
-from .diffusers_identity import load_adapter
-from .diffusers_options import AdapterSource
-from .diffusers_prompts import PromptCache
+from storyviz.generators.diffusers.device import DTYPES
+from storyviz.generators.diffusers.identity import load_adapter
+from storyviz.generators.diffusers.options import AdapterSource
+from storyviz.generators.diffusers.prompts import PromptCache
 
 
 @dataclass(frozen=True)

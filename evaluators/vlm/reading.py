@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storyviz.evaluators.vlm.batches import Batch
+from storyviz.evaluators.vlm.prompt import panel_label
+from storyviz.evaluators.vlm.schema import AuditAnswer, PanelVerdict
 from storyviz.protocols import AuditItem
-
-from .vlm_batches import Batch
-from .vlm_prompt import panel_label
-from .vlm_schema import AuditAnswer, PanelVerdict
 
 NEEDS_CHARACTER = frozenset({"attribute", "identity", "missing"})
 """Finding kinds that mean nothing without a character of the panel's cast."""

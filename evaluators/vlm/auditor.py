@@ -29,20 +29,15 @@ from typing import Protocol
 from PIL import UnidentifiedImageError
 
 from storyviz.errors import BackendError, ModelOutputError, RefusalError
-from storyviz.metering import CallMeter
-from storyviz.protocols import AuditItem
-from storyviz.providers.base import ChatMessage, ChatModel, ChatResult, ImagePart
-from storyviz.schemas import Finding, PanelAudit
-
-from .panel_audits import finding_ids
-from .vlm_batches import Batch, plan_batches, solo
-from .vlm_findings import (
+from storyviz.evaluators.panel_audits import finding_ids
+from storyviz.evaluators.vlm.batches import Batch, plan_batches, solo
+from storyviz.evaluators.vlm.findings import (
     no_verdict_finding,
     refusal_finding,
     unreadable_finding,
     verdict_findings,
 )
-from .vlm_prompt import (
+from storyviz.evaluators.vlm.prompt import (
     PANELS_PROMPT,
     SYSTEM_PROMPT,
     audit_messages,
@@ -51,9 +46,13 @@ from .vlm_prompt import (
     read_image,
     reference_label,
 )
-from .vlm_reading import read_answer
-from .vlm_schema import AuditAnswer, PanelVerdict
-from .vlm_scoring import panel_audit
+from storyviz.evaluators.vlm.reading import read_answer
+from storyviz.evaluators.vlm.schema import AuditAnswer, PanelVerdict
+from storyviz.evaluators.vlm.scoring import panel_audit
+from storyviz.metering import CallMeter
+from storyviz.protocols import AuditItem
+from storyviz.providers.base import ChatMessage, ChatModel, ChatResult, ImagePart
+from storyviz.schemas import Finding, PanelAudit
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 from storyviz.errors import BackendError
+from storyviz.evaluators.vlm.auditor import VLMAuditor
 from storyviz.providers.factories import chat_model, split_options
 from storyviz.registry import BackendSpec, parse_backend
-
-from .vlm_auditor import VLMAuditor
 
 
 def vlm_auditor(spec: BackendSpec) -> VLMAuditor:

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from storyviz.evaluators.vlm.reading import cast_ids
 from storyviz.protocols import AuditItem
 from storyviz.schemas import SEVERITY_WEIGHT, Finding, PanelAudit
-
-from .vlm_reading import cast_ids
 
 EXTRA_PENALTY = 0.5
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from storyviz.evaluators.panel_audits import unreadable_finding as panel_unreadable
+from storyviz.evaluators.vlm.reading import NEEDS_CHARACTER, character_resolver, resolve_character
+from storyviz.evaluators.vlm.schema import ObservedFinding, PanelVerdict
 from storyviz.geometry import Box, as_box, clamp, rounded
 from storyviz.protocols import AuditItem
 from storyviz.schemas import CharacterSheet, Finding, Severity
-
-from .panel_audits import unreadable_finding as panel_unreadable
-from .vlm_reading import NEEDS_CHARACTER, character_resolver, resolve_character
-from .vlm_schema import ObservedFinding, PanelVerdict
 
 BOX_TOLERANCE = 0.02
 """Coordinates this far outside 0..1 are rounding and get clamped; further out, the box is not

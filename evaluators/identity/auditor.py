@@ -22,12 +22,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from storyviz.evaluators.identity.embed import Embedder, cosine
+from storyviz.evaluators.identity.locate import Detector, Located, crop, locate
+from storyviz.evaluators.panel_audits import audit_each, scored_audit
 from storyviz.protocols import AuditItem
 from storyviz.schemas import SEVERITY_WEIGHT, Finding, PanelAudit, Severity
-
-from .identity_embed import Embedder, cosine
-from .identity_locate import Detector, Located, crop, locate
-from .panel_audits import audit_each, scored_audit
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

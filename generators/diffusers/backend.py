@@ -1,7 +1,7 @@
 """The diffusers generator (backend ``diffusers:MODEL_ID_OR_PATH?options``).
 
 ``diffusers:stabilityai/sd-turbo`` and ``diffusers:/path/to/folder`` take the same code path:
-``AutoPipelineForText2Image.from_pretrained``, loaded once per process (``diffusers_loading``)
+``AutoPipelineForText2Image.from_pretrained``, loaded once per process (``loading``)
 and reused for every panel, reference and repair. Panels are rendered at the size their page
 slot asks for (or ``?size=``), seeded so the same request gives the same pixels, checked for
 broken output (NaN, black, safety-blanked) and re-rendered with a derived seed if needed.
@@ -28,23 +28,22 @@ import transformers  # noqa: F401  (absent -> ModuleNotFoundError now, not a con
 from PIL import Image
 
 from storyviz.errors import BackendError
-from storyviz.masks import keep_outside
-from storyviz.protocols import RenderResult
-from storyviz.registry import BackendSpec
-from storyviz.schemas import RenderRequest
-from storyviz.seeding import stable_seed
-
-from .diffusers_device import choose_device, choose_dtype
-from .diffusers_identity import AdapterCall, adapter_call
-from .diffusers_loading import Loaded, LoadKey, load
-from .diffusers_options import Settings, parse_settings, snap8
-from .diffusers_outputs import broken_reason, fit, to_pil
-from .diffusers_regions import (
+from storyviz.generators.diffusers.device import choose_device, choose_dtype
+from storyviz.generators.diffusers.identity import AdapterCall, adapter_call
+from storyviz.generators.diffusers.loading import Loaded, LoadKey, load
+from storyviz.generators.diffusers.options import Settings, parse_settings, snap8
+from storyviz.generators.diffusers.outputs import broken_reason, fit, to_pil
+from storyviz.generators.diffusers.regions import (
     RegionalAttnProcessor,
     regional_attention,
     regional_embeds,
     usable_regions,
 )
+from storyviz.masks import keep_outside
+from storyviz.protocols import RenderResult
+from storyviz.registry import BackendSpec
+from storyviz.schemas import RenderRequest
+from storyviz.seeding import stable_seed
 
 RENDERER = "diffusers"
 MAX_RESEEDS = 2
@@ -60,7 +59,7 @@ class DiffusersGenerator:
     ``progress`` (``callable(step, total)`` or None) is called after every denoising step;
     ``base_dir`` resolves run-relative ``init_image``/``mask`` paths (default: the working
     directory); ``cache_prompts`` (default True) reuses text embeddings for repeated prompts
-    (``diffusers_prompts``) and exists to switch that off for a comparison."""
+    (``prompts``) and exists to switch that off for a comparison."""
 
     def __init__(self, spec: BackendSpec) -> None:
         self.settings: Settings = parse_settings(spec)
@@ -192,7 +191,7 @@ class DiffusersGenerator:
     def _prompt_arguments(
         self, pipe: Any, prompt: str, negative: str | None, guidance: float
     ) -> dict[str, Any]:
-        """Cached embeddings where the pipeline family allows it (see ``diffusers_prompts``),
+        """Cached embeddings where the pipeline family allows it (see ``prompts``),
         else the text; encoded once per request, not once per reseed."""
         if self.cache_prompts:
             with torch.inference_mode():

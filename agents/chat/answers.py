@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from storyviz.agents.chat_carry import RenderedRun
-from storyviz.agents.chat_commands import help_text
-from storyviz.agents.chat_state import Reply
-from storyviz.agents.chat_tables import plan_table
+from storyviz.agents.chat.carry import RenderedRun
+from storyviz.agents.chat.commands import help_text
+from storyviz.agents.chat.state import Reply
+from storyviz.agents.chat.tables import plan_table
 from storyviz.agents.planner.edit_refs import resolve_panel
 from storyviz.errors import StoryvizError
 from storyviz.run_reader import RunReader

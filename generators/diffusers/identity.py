@@ -21,10 +21,9 @@ from typing import Any
 from PIL import Image
 
 from storyviz.errors import BackendError
+from storyviz.generators.diffusers.options import AdapterSource
 from storyviz.masks import box_mask
 from storyviz.schemas import NormBox, RenderRequest
-
-from .diffusers_options import AdapterSource
 
 _NEUTRAL = (128, 128, 128)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from storyviz.errors import BackendError
+from storyviz.evaluators.identity.auditor import IdentityAuditor
+from storyviz.evaluators.identity.embed import Embedder
+from storyviz.evaluators.identity.locate import Detector
 from storyviz.registry import BackendSpec
-
-from .identity_auditor import IdentityAuditor
-from .identity_embed import Embedder
-from .identity_locate import Detector
 
 DEFAULT_THRESHOLDS = {"clip": 0.7, "dino": 0.5}
 """Cosine similarity below which a character no longer looks like its reference.
@@ -33,13 +32,13 @@ class _EmbedderType(Protocol):
 
 
 def clip_auditor(spec: BackendSpec) -> IdentityAuditor:
-    from .clip_embedder import OPTIONS, ClipEmbedder
+    from storyviz.evaluators.clip_embedder import OPTIONS, ClipEmbedder
 
     return _auditor(spec, ClipEmbedder, OPTIONS, "clip:ViT-B-32?pretrained=laion2b_s34b_b79k")
 
 
 def dino_auditor(spec: BackendSpec) -> IdentityAuditor:
-    from .dino_embedder import OPTIONS, DinoEmbedder
+    from storyviz.evaluators.dino_embedder import OPTIONS, DinoEmbedder
 
     return _auditor(spec, DinoEmbedder, OPTIONS, "dino:facebook/dinov2-small")
 
@@ -68,8 +67,8 @@ def build_detector(spec: BackendSpec, threshold: float | None = None) -> Detecto
     source = spec.options.get("detector", "").strip()
     if not source:
         return None
-    from .detector_owl import DEFAULT_THRESHOLD, OwlDetector
-    from .identity_torch import device_for
+    from storyviz.evaluators.detector_owl import DEFAULT_THRESHOLD, OwlDetector
+    from storyviz.evaluators.identity.torch import device_for
 
     chosen = DEFAULT_THRESHOLD if threshold is None else threshold
     return OwlDetector(source, threshold=chosen, device=device_for(spec))

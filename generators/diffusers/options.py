@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyviz.errors import BackendError
+from storyviz.generators.diffusers.presets import Preset, preset_for
 from storyviz.registry import BackendSpec
-
-from .diffusers_presets import Preset, preset_for
 
 OPTIONS = frozenset(
     {
@@ -109,7 +108,7 @@ class Settings:
 
     @property
     def regional_prompts(self) -> bool:
-        """Cast boxes as masked regional prompts (``diffusers_regions``)."""
+        """Cast boxes as masked regional prompts (``regions``)."""
         return self.layout == "regions" or (self.layout == "auto" and self.ip_adapter is None)
 
 

@@ -16,9 +16,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from storyviz.agents.chat_carry import RenderedRun, seed_after_edit, seed_redrawing
-from storyviz.agents.chat_state import ChatContext, ChatState, Reply, Snapshot
-from storyviz.agents.chat_tables import plan_table
+from storyviz.agents.chat.carry import RenderedRun, seed_after_edit, seed_redrawing
+from storyviz.agents.chat.state import ChatContext, ChatState, Reply, Snapshot
+from storyviz.agents.chat.tables import plan_table
 from storyviz.agents.runner import RunOutcome, RunSeed, start_run
 from storyviz.errors import StoryvizError, WriterBusyError
 from storyviz.run_store import REPORT_FILE
