@@ -48,7 +48,7 @@ def tiny_model(folder: Path) -> str:
 
 def panel_requests(count: int, size: int) -> list[Any]:
     """``count`` panel requests of the demo story, as the graph's ``dispatch_renders`` does."""
-    from storyviz.agents.planner.offline import OfflinePlanner
+    from storyviz.agents.planner.rules.offline import OfflinePlanner
     from storyviz.agents.render_requests import panel_request, panel_seed
     from storyviz.schemas import StoryRequest
 

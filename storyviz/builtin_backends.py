@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from storyviz.registry import BackendEntry, Role
 
-_LLM_PLANNER = "storyviz.agents.planner.llm_backend:llm_planner"
+_LLM_PLANNER = "storyviz.agents.planner.llm.backend:llm_planner"
 _LLM_REPAIRER = "storyviz.agents.repairer_llm:llm_repairer"
 
 _OPENAI = "openai:gpt-4.1-mini"
@@ -22,7 +22,7 @@ _COMPAT = "openai-compat:http://127.0.0.1:11434/v1#llama3.1"
 _GEMINI = "gemini:gemini-2.5-flash"
 
 PLANNER_OFFLINE = BackendEntry(
-    "storyviz.agents.planner.offline:OfflinePlanner",
+    "storyviz.agents.planner.rules.offline:OfflinePlanner",
     "rule-based planner: beats, characters, dialogue, settings, shots (no key, no network)",
     model="none",
 )

@@ -226,7 +226,7 @@ def _panel(
     path: Path,
     notes: list[str],
 ) -> PanelSpec:
-    from storyviz.agents.planner.staging import figure_of, fit_shot, layout_boxes
+    from storyviz.agents.planner.rules.staging import figure_of, fit_shot, layout_boxes
 
     if not isinstance(shot, dict):
         raise InputError(f"{path}: shot {n} must be an object")

@@ -225,9 +225,9 @@ def test_a_model_planner_edits_through_its_own_edit_plan(tmp_path: Path) -> None
     from fakes.chat_model import ScriptedChat
 
     from storyviz import registry
-    from storyviz.agents.planner.editing import answer_from_plan
-    from storyviz.agents.planner.llm import LLMPlanner
-    from storyviz.agents.planner.offline import OfflinePlanner
+    from storyviz.agents.planner.edit.plans import answer_from_plan
+    from storyviz.agents.planner.llm.planner import LLMPlanner
+    from storyviz.agents.planner.rules.offline import OfflinePlanner
     from storyviz.agents.runner import Backends
     from storyviz.schemas import StoryRequest
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
-from storyviz.agents.planner.offline import OfflinePlanner
+from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.config import load_settings
 from storyviz.errors import ConfigError
 from storyviz.fonts import (

@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from storyviz.agents.planner.offline import OfflinePlanner
+from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.compose import page_placements
 from storyviz.fonts import FontBook
 from storyviz.geometry import intersection_area

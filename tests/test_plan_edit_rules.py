@@ -7,10 +7,10 @@ import inspect
 import pytest
 from conftest import MIA_STORY
 
-from storyviz.agents.planner.edit_refs import NoSuchPanel
-from storyviz.agents.planner.edit_rules import EditNotUnderstood
-from storyviz.agents.planner.llm import LLMPlanner
-from storyviz.agents.planner.offline import OfflinePlanner
+from storyviz.agents.planner.edit.refs import NoSuchPanel
+from storyviz.agents.planner.edit.rules import EditNotUnderstood
+from storyviz.agents.planner.llm.planner import LLMPlanner
+from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.errors import InputError
 from storyviz.schemas import StoryPlan, StoryRequest
 

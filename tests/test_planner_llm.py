@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from fakes.chat_model import Answer, Call, ScriptedChat
 
-from storyviz.agents.planner.colour_vocab import vocabulary_colour
-from storyviz.agents.planner.editing import (
+from storyviz.agents.planner.edit.plans import (
     PlanEdit,
     answer_from_plan,
     diff_plans,
     plan_from_edit,
 )
-from storyviz.agents.planner.llm import LLMPlanner
-from storyviz.agents.planner.llm_schema import (
+from storyviz.agents.planner.llm.colour_vocab import vocabulary_colour
+from storyviz.agents.planner.llm.planner import LLMPlanner
+from storyviz.agents.planner.llm.schema import (
     CharacterAnswer,
     CharacterBible,
     EditPlanAnswer,
@@ -34,8 +34,8 @@ from storyviz.agents.planner.llm_schema import (
     PanelsAnswer,
     PlanAnswer,
 )
-from storyviz.agents.planner.offline import OfflinePlanner
-from storyviz.agents.planner.validation import validate_plan_answer
+from storyviz.agents.planner.llm.validation import validate_plan_answer
+from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.errors import InputError, ModelOutputError, ProviderError, RefusalError
 from storyviz.layouts import TEMPLATES, choose_template, paginate
 from storyviz.metering import CallMeter

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from storyviz.agents.planner.offline import OfflinePlanner
+from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.colors import COLOR_RGB, FALLBACK_PALETTE, SKIN_RGB
 from storyviz.errors import BackendError
 from storyviz.layouts import TEMPLATES
@@ -449,7 +449,7 @@ def test_plans_are_deterministic(mia_story: str) -> None:
 
 def test_plans_do_not_depend_on_the_process_hash_seed(mia_story: str) -> None:
     code = (
-        "import sys; from storyviz.agents.planner.offline import OfflinePlanner;"
+        "import sys; from storyviz.agents.planner.rules.offline import OfflinePlanner;"
         "from storyviz.schemas import StoryRequest;"
         "print(OfflinePlanner().plan(StoryRequest(story=sys.argv[1], panels=9)).model_dump_json())"
     )

@@ -14,7 +14,7 @@ from storyviz.agents.chat.carry import RenderedRun
 from storyviz.agents.chat.commands import help_text
 from storyviz.agents.chat.state import Reply
 from storyviz.agents.chat.tables import plan_table
-from storyviz.agents.planner.edit_refs import resolve_panel
+from storyviz.agents.planner.edit.refs import resolve_panel
 from storyviz.errors import StoryvizError
 from storyviz.run_reader import RunReader
 from storyviz.run_store import REPORT_FILE

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from storyviz.agents.planner.editing import PlanEdit, diff_plans
+from storyviz.agents.planner.edit.plans import PlanEdit, diff_plans
 from storyviz.agents.runner import CarriedVersion, RunSeed
 from storyviz.errors import RunStoreError
 from storyviz.run_reader import RunReader

@@ -3,7 +3,7 @@
 A model-backed backend string carries options for two layers: the role's own (`steps=1`,
 `batch=6`) and the model client's (`timeout=30`, `temperature=0.2`). `split_options` separates
 them and `chat_model` builds the client for the service the string names. The role factories
-themselves live with their roles (agents/planner/llm_backend.py, agents/repairer_llm.py,
+themselves live with their roles (agents/planner/llm/backend.py, agents/repairer_llm.py,
 evaluators/vlm/backend.py): providers import no role, and a role sees only the ChatModel
 protocol.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from storyviz.agents.planner.llm_schema import BoxAnswer, CharacterAnswer, PanelAnswer
+from storyviz.agents.planner.llm.schema import BoxAnswer, CharacterAnswer, PanelAnswer
 
 AUTO_MAX_PANELS = 12
 """The most panels a model may choose when the request leaves the count to it."""

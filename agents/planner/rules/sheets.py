@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from storyviz.agents.planner.characters import CharacterDraft
-from storyviz.agents.planner.looks import describe
-from storyviz.agents.planner.text import shorten, slugify, stable_seed
+from storyviz.agents.planner.rules.characters import CharacterDraft
+from storyviz.agents.planner.rules.looks import describe
+from storyviz.agents.planner.rules.text import shorten, slugify, stable_seed
 from storyviz.colors import COLOR_RGB, FALLBACK_PALETTE
 from storyviz.schemas import CharacterAttributes, CharacterSheet
 

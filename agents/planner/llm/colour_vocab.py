@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from storyviz.agents.planner.looks import colour_word
+from storyviz.agents.planner.rules.looks import colour_word
 from storyviz.colors import COLOR_RGB, SKIN_RGB
 
 _SYNONYMS: dict[str, str] = {

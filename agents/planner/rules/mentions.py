@@ -11,11 +11,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storyviz.agents.planner import russian
-from storyviz.agents.planner.characters import CharacterDraft
-from storyviz.agents.planner.looks import ADJECTIVE_RUN, NP_DETERMINERS
-from storyviz.agents.planner.names import NON_NAME_WORDS, TITLES
-from storyviz.agents.planner.text import has_cjk, squash, vocabulary
+from storyviz.agents.planner.rules import russian
+from storyviz.agents.planner.rules.characters import CharacterDraft
+from storyviz.agents.planner.rules.looks import ADJECTIVE_RUN, NP_DETERMINERS
+from storyviz.agents.planner.rules.names import NON_NAME_WORDS, TITLES
+from storyviz.agents.planner.rules.text import has_cjk, squash, vocabulary
 
 _PRONOUNS: dict[str, str] = {
     **dict.fromkeys(vocabulary("she her hers herself она её ее ей неё нее"), "f"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from storyviz.agents.planner.looks import Feature, NounPhrase, make_feature
+from storyviz.agents.planner.rules.looks import Feature, NounPhrase, make_feature
 
 ENDING = r"[а-яё]{0,3}"
 """Up to three letters of case ending after a stem."""

@@ -13,13 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from storyviz.agents.planner.edit_pages import repage
-from storyviz.agents.planner.looks import Feature
-from storyviz.agents.planner.panels import MAX_CAPTION_CHARS
-from storyviz.agents.planner.scene_words import INDOORS
-from storyviz.agents.planner.scenes import _TIME_PHRASES, _WEATHER_WORDS  # the planner's wording
-from storyviz.agents.planner.staging import expression_in, figure_of, fit_shot, layout_boxes
-from storyviz.agents.planner.text import shorten, squash
+from storyviz.agents.planner.edit.pages import repage
+from storyviz.agents.planner.rules.looks import Feature
+from storyviz.agents.planner.rules.panels import MAX_CAPTION_CHARS
+from storyviz.agents.planner.rules.scene_words import INDOORS
+from storyviz.agents.planner.rules.scenes import (  # the planner's wording
+    _TIME_PHRASES,
+    _WEATHER_WORDS,
+)
+from storyviz.agents.planner.rules.staging import expression_in, figure_of, fit_shot, layout_boxes
+from storyviz.agents.planner.rules.text import shorten, squash
 from storyviz.errors import InputError
 from storyviz.schemas import (
     MAX_PANELS,

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from storyviz.agents.planner.llm_convert import (
+from storyviz.agents.planner.llm.convert import (
     panel_from_answer,
     panel_id_width,
     plan_title,
     sheet_from_answer,
     unique_ids,
 )
-from storyviz.agents.planner.llm_schema import (
+from storyviz.agents.planner.llm.schema import (
     BoxAnswer,
     CastAnswer,
     EditCharacterAnswer,
@@ -30,7 +30,7 @@ from storyviz.agents.planner.llm_schema import (
     LineAnswer,
     PartColour,
 )
-from storyviz.agents.planner.validation import name_key
+from storyviz.agents.planner.llm.validation import name_key
 from storyviz.anatomy import COLOUR_PARTS
 from storyviz.layouts import pages_for, paginate, render_size
 from storyviz.schemas import CharacterSheet, Model, PanelSpec, StoryPlan

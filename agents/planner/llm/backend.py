@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from storyviz.agents.planner.llm import LLMPlanner
+from storyviz.agents.planner.llm.planner import LLMPlanner
 from storyviz.providers.factories import chat_model, split_options
 from storyviz.registry import BackendSpec
 

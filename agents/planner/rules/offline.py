@@ -8,18 +8,18 @@ The same request always gives the same plan.
 
 from __future__ import annotations
 
-from storyviz.agents.planner.beats import Beat, plan_beats, split_sentences
-from storyviz.agents.planner.characters import CharacterDraft, discover_characters
-from storyviz.agents.planner.edit_rules import edit_by_rules
-from storyviz.agents.planner.editing import PlanEdit
-from storyviz.agents.planner.language import detect_language
-from storyviz.agents.planner.mentions import MentionTracker
-from storyviz.agents.planner.panels import BeatReading, PanelInput, StoryReader, stage_panel
-from storyviz.agents.planner.quotes import QuoteIndex
-from storyviz.agents.planner.scenes import Scene, SceneTracker
-from storyviz.agents.planner.sheets import build_sheets, select_characters
-from storyviz.agents.planner.staging import figure_of
-from storyviz.agents.planner.text import normalise_story, shorten, squash
+from storyviz.agents.planner.edit.plans import PlanEdit
+from storyviz.agents.planner.edit.rules import edit_by_rules
+from storyviz.agents.planner.rules.beats import Beat, plan_beats, split_sentences
+from storyviz.agents.planner.rules.characters import CharacterDraft, discover_characters
+from storyviz.agents.planner.rules.language import detect_language
+from storyviz.agents.planner.rules.mentions import MentionTracker
+from storyviz.agents.planner.rules.panels import BeatReading, PanelInput, StoryReader, stage_panel
+from storyviz.agents.planner.rules.quotes import QuoteIndex
+from storyviz.agents.planner.rules.scenes import Scene, SceneTracker
+from storyviz.agents.planner.rules.sheets import build_sheets, select_characters
+from storyviz.agents.planner.rules.staging import figure_of
+from storyviz.agents.planner.rules.text import normalise_story, shorten, squash
 from storyviz.layouts import MAX_PANELS_PER_PAGE, pages_for, paginate
 from storyviz.registry import BackendSpec
 from storyviz.schemas import CharacterSheet, PanelSpec, Shot, StoryPlan, StoryRequest

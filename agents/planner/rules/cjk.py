@@ -12,10 +12,10 @@ import bisect
 import re
 from typing import TYPE_CHECKING
 
-from storyviz.agents.planner.looks import Feature, NounPhrase, make_feature
+from storyviz.agents.planner.rules.looks import Feature, NounPhrase, make_feature
 
 if TYPE_CHECKING:
-    from storyviz.agents.planner.characters import CharacterDraft
+    from storyviz.agents.planner.rules.characters import CharacterDraft
 
 # surface -> (English creature noun, adjectives it implies)
 _CREATURES: dict[str, tuple[str, tuple[str, ...]]] = {

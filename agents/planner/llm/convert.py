@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from storyviz.agents.planner.colour_vocab import vocabulary_colour
-from storyviz.agents.planner.language import detect_language
-from storyviz.agents.planner.llm_schema import CharacterAnswer, PanelAnswer
-from storyviz.agents.planner.text import shorten, slugify
-from storyviz.agents.planner.validation import name_key
+from storyviz.agents.planner.llm.colour_vocab import vocabulary_colour
+from storyviz.agents.planner.llm.schema import CharacterAnswer, PanelAnswer
+from storyviz.agents.planner.llm.validation import name_key
+from storyviz.agents.planner.rules.language import detect_language
+from storyviz.agents.planner.rules.text import shorten, slugify
 from storyviz.layouts import pages_for, paginate
 from storyviz.schemas import (
     CastMember,

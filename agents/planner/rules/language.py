@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from storyviz.agents.planner.text import wordset
+from storyviz.agents.planner.rules.text import wordset
 
 _SAMPLE_CHARS = 20_000
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from storyviz.agents.planner.quotes import Quote
-from storyviz.agents.planner.text import WORD_RE, shorten, squash, weight, wordset
+from storyviz.agents.planner.rules.quotes import Quote
+from storyviz.agents.planner.rules.text import WORD_RE, shorten, squash, weight, wordset
 
 DialogueKind = Literal["speech", "thought", "shout"]
 

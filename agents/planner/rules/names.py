@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from storyviz.agents.planner import russian
-from storyviz.agents.planner.dialogue import SPEECH_VERBS
-from storyviz.agents.planner.looks import CREATURES, PART_WORDS
-from storyviz.agents.planner.scene_words import SETTINGS, TIMES, WEATHER
-from storyviz.agents.planner.text import WORD_RE, looks_like_verb, wordset
+from storyviz.agents.planner.rules import russian
+from storyviz.agents.planner.rules.dialogue import SPEECH_VERBS
+from storyviz.agents.planner.rules.looks import CREATURES, PART_WORDS
+from storyviz.agents.planner.rules.scene_words import SETTINGS, TIMES, WEATHER
+from storyviz.agents.planner.rules.text import WORD_RE, looks_like_verb, wordset
 from storyviz.colors import COLOR_RGB
 
 TITLES: dict[str, str | None] = {

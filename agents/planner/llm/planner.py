@@ -20,22 +20,27 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
 
-from storyviz.agents.planner.editing import PlanEdit, answer_from_plan, diff_plans, plan_from_edit
-from storyviz.agents.planner.language import detect_language
-from storyviz.agents.planner.llm_convert import plan_from_answer
-from storyviz.agents.planner.llm_retry import RETRY_PROMPT, ask_until_valid
-from storyviz.agents.planner.llm_schema import (
+from storyviz.agents.planner.edit.plans import (
+    PlanEdit,
+    answer_from_plan,
+    diff_plans,
+    plan_from_edit,
+)
+from storyviz.agents.planner.llm.convert import plan_from_answer
+from storyviz.agents.planner.llm.retry import RETRY_PROMPT, ask_until_valid
+from storyviz.agents.planner.llm.schema import (
     CharacterBible,
     EditPlanAnswer,
     PanelsAnswer,
     PlanAnswer,
 )
-from storyviz.agents.planner.validation import (
+from storyviz.agents.planner.llm.validation import (
     AUTO_MAX_PANELS,
     validate_characters,
     validate_panels,
     validate_plan_answer,
 )
+from storyviz.agents.planner.rules.language import detect_language
 from storyviz.anatomy import COLOUR_PARTS
 from storyviz.colors import COLOR_RGB, SKIN_RGB
 from storyviz.errors import InputError

@@ -13,7 +13,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storyviz.agents.planner.text import FUNCTION_WORDS, WORD_RE, looks_like_verb, shorten, wordset
+from storyviz.agents.planner.rules.text import (
+    FUNCTION_WORDS,
+    WORD_RE,
+    looks_like_verb,
+    shorten,
+    wordset,
+)
 from storyviz.geometry import Box, clamp, rounded
 from storyviz.schemas import CharacterAttributes, ReadingOrder, Shot
 

@@ -10,12 +10,12 @@ import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from storyviz.agents.planner.beats import Beat
-from storyviz.agents.planner.dialogue import SpeechLine, narration, speech_lines
-from storyviz.agents.planner.mentions import Mention, MentionTracker
-from storyviz.agents.planner.quotes import QuoteIndex
-from storyviz.agents.planner.scenes import Scene
-from storyviz.agents.planner.staging import (
+from storyviz.agents.planner.rules.beats import Beat
+from storyviz.agents.planner.rules.dialogue import SpeechLine, narration, speech_lines
+from storyviz.agents.planner.rules.mentions import Mention, MentionTracker
+from storyviz.agents.planner.rules.quotes import QuoteIndex
+from storyviz.agents.planner.rules.scenes import Scene
+from storyviz.agents.planner.rules.staging import (
     MAX_ON_SCREEN,
     Figure,
     ShotContext,
@@ -24,7 +24,7 @@ from storyviz.agents.planner.staging import (
     expression_in,
     layout_boxes,
 )
-from storyviz.agents.planner.text import shorten, squash
+from storyviz.agents.planner.rules.text import shorten, squash
 from storyviz.schemas import CastMember, DialogueLine, PanelSpec, ReadingOrder, Shot
 
 MAX_CAPTION_CHARS = 140

@@ -10,8 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storyviz.agents.planner.scene_words import INDOORS, ROOMS, ROUTES, SETTINGS, TIMES, WEATHER
-from storyviz.agents.planner.text import WORD_RE, has_cjk, wordset
+from storyviz.agents.planner.rules.scene_words import (
+    INDOORS,
+    ROOMS,
+    ROUTES,
+    SETTINGS,
+    TIMES,
+    WEATHER,
+)
+from storyviz.agents.planner.rules.text import WORD_RE, has_cjk, wordset
 
 DEFAULT_SETTING = "street"
 DEFAULT_TIME = "day"

@@ -14,9 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storyviz.agents.planner.dialogue import starts_with_attribution
-from storyviz.agents.planner.quotes import QuoteIndex
-from storyviz.agents.planner.text import weight, wordset
+from storyviz.agents.planner.rules.dialogue import starts_with_attribution
+from storyviz.agents.planner.rules.quotes import QuoteIndex
+from storyviz.agents.planner.rules.text import weight, wordset
 
 AUTO_MAX_PANELS = 12
 """Upper bound on the panel count when the request leaves it to the planner."""

@@ -12,8 +12,8 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from storyviz.agents.planner import cjk, russian
-from storyviz.agents.planner.looks import (
+from storyviz.agents.planner.rules import cjk, russian
+from storyviz.agents.planner.rules.looks import (
     ADJECTIVE_RUN,
     PART_WORDS,
     Feature,
@@ -24,8 +24,8 @@ from storyviz.agents.planner.looks import (
     make_feature,
     parse_features,
 )
-from storyviz.agents.planner.names import find_names
-from storyviz.agents.planner.text import WORD_RE, has_cjk, looks_like_verb, wordset
+from storyviz.agents.planner.rules.names import find_names
+from storyviz.agents.planner.rules.text import WORD_RE, has_cjk, looks_like_verb, wordset
 
 
 @dataclass

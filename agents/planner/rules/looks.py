@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from storyviz.agents.planner.text import FUNCTION_WORDS, WORD_RE, vocabulary, wordset
+from storyviz.agents.planner.rules.text import FUNCTION_WORDS, WORD_RE, vocabulary, wordset
 from storyviz.colors import COLOR_RGB, SKIN_RGB
 from storyviz.schemas import CharacterAttributes
 

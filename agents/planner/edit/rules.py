@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from storyviz.agents.planner.edit_ops import (
+from storyviz.agents.planner.edit.ops import (
     AddPanel,
     Edit,
     LookChange,
@@ -31,17 +31,22 @@ from storyviz.agents.planner.edit_ops import (
     StyleChange,
     narration_of,
 )
-from storyviz.agents.planner.edit_refs import (
+from storyviz.agents.planner.edit.plans import PlanEdit, diff_plans
+from storyviz.agents.planner.edit.refs import (
     REF,
     characters_named,
     find_character,
     panel_list,
     resolve_panel,
 )
-from storyviz.agents.planner.editing import PlanEdit, diff_plans
-from storyviz.agents.planner.looks import PART_WORDS, colour_word, make_feature, parse_features
-from storyviz.agents.planner.scene_words import SETTINGS, TIMES, WEATHER
-from storyviz.agents.planner.scenes import KeywordTable
+from storyviz.agents.planner.rules.looks import (
+    PART_WORDS,
+    colour_word,
+    make_feature,
+    parse_features,
+)
+from storyviz.agents.planner.rules.scene_words import SETTINGS, TIMES, WEATHER
+from storyviz.agents.planner.rules.scenes import KeywordTable
 from storyviz.errors import InputError
 from storyviz.schemas import Shot, StoryPlan
 
