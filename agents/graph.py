@@ -81,7 +81,7 @@ def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             continue
         with ctx.render_slots:
             result = ctx.generator.render(request)
-        seed = int(result.info.get("seed", request.seed))  # a broken output may have been reseeded
+        seed = result.seed_used(request.seed)  # a broken output may have been reseeded
         references[sheet.id] = ctx.run.save_drawing(request, result.image, {"seed": seed})
         ctx.run.emit(
             "reference",
@@ -110,7 +110,7 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         panel_id=request.target_id,
         version=request.version,
         path=drawing_path(request),
-        seed=int(result.info.get("seed", request.seed)),  # a broken output may have been reseeded
+        seed=result.seed_used(request.seed),  # a broken output may have been reseeded
         prompt=request.prompt,
         backend=ctx.generator.spec,
         parameters={
@@ -248,11 +248,11 @@ def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
         request = panel_request(
             plan,
             pid,
-            seed=int(action.parameters.get("seed", best.seed)),
+            seed=best.seed if action.parameters.seed is None else action.parameters.seed,
             version=latest + 1,
             long_side=view.limits["panel_size"],
             references=state.get("references", {}),
-            emphasis=list(action.parameters.get("emphasis", [])),
+            emphasis=list(action.parameters.emphasis),
         )
         request = _with_repair_inputs(ctx.run, request, action, best)
         actions.append(action)
@@ -281,11 +281,11 @@ def _with_repair_inputs(
     if action.strategy not in ("inpaint", "img2img"):
         return request
     update: dict[str, Any] = {"init_image": str(run.path(best.path))}
-    strength = action.parameters.get("strength")
+    strength = action.parameters.strength
     if strength is not None:
-        update["strength"] = float(strength)
-    region = action.parameters.get("region")
-    if action.strategy == "inpaint" and region:
+        update["strength"] = strength
+    region = action.parameters.region
+    if action.strategy == "inpaint" and region is not None:
         mask = box_mask((request.width, request.height), [region])
         update["mask"] = str(run.path(run.save_mask(request.target_id, request.version, mask)))
     return request.model_copy(update=update)

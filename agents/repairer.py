@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from storyviz.agents.render_requests import attribute_phrases
 from storyviz.agents.repair_regions import cast_region
 from storyviz.registry import BackendSpec
-from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, StoryPlan
+from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, RepairParameters, StoryPlan
 from storyviz.seeding import stable_seed
 
 
@@ -58,7 +58,7 @@ class RuleRepairer:
             return RepairAction(
                 panel_id=audit.panel_id,
                 strategy="reseed",
-                parameters={"seed": seed, "emphasis": emphasis, "attempt": attempt},
+                parameters=RepairParameters(seed=seed, emphasis=emphasis, attempt=attempt),
                 finding_ids=[f.id for f in findings],
                 rationale=f"{why}: redraw from a new seed, insisting on {', '.join(emphasis[:4])}",
                 from_version=audit.version,
@@ -69,12 +69,9 @@ class RuleRepairer:
             return RepairAction(
                 panel_id=audit.panel_id,
                 strategy="inpaint",
-                parameters={
-                    "seed": current.seed,
-                    "emphasis": emphasis,
-                    "attempt": len(tried) + 1,
-                    "region": list(region),
-                },
+                parameters=RepairParameters(
+                    seed=current.seed, emphasis=emphasis, attempt=len(tried) + 1, region=region
+                ),
                 finding_ids=[f.id for f in findings],
                 rationale=(
                     f"redraw only the drifted region {list(region)} and restate the sheet: "
@@ -86,7 +83,9 @@ class RuleRepairer:
         return RepairAction(
             panel_id=audit.panel_id,
             strategy="reprompt",
-            parameters={"seed": current.seed, "emphasis": emphasis, "attempt": len(tried) + 1},
+            parameters=RepairParameters(
+                seed=current.seed, emphasis=emphasis, attempt=len(tried) + 1
+            ),
             finding_ids=[f.id for f in findings],
             rationale=(
                 "keep the composition (same seed) and restate the sheet: " + ", ".join(emphasis[:4])

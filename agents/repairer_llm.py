@@ -30,7 +30,7 @@ from storyviz.metering import CallMeter
 from storyviz.providers.base import ChatMessage, ChatModel, ChatResult
 from storyviz.providers.factories import chat_model
 from storyviz.registry import BackendSpec
-from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, StoryPlan
+from storyviz.schemas import PanelAudit, PanelVersion, RepairAction, RepairParameters, StoryPlan
 from storyviz.seeding import stable_seed
 
 from .repairer_llm_prompt import ACTION_PROMPT, SYSTEM_PROMPT, problems_message, repair_messages
@@ -122,19 +122,17 @@ class LLMRepairer:
         seed = current.seed
         if decision.strategy == "reseed":
             seed = stable_seed("reseed", current.seed, audit.panel_id, latest)
-        parameters: dict[str, object] = {
-            "seed": seed,
-            "emphasis": decision.emphasis,
-            "attempt": len(tried) + 1,
-        }
+        parameters = RepairParameters(seed=seed, emphasis=decision.emphasis, attempt=len(tried) + 1)
         if decision.strategy in ("inpaint", "img2img"):
-            region = finding_region(plan, audit, decision.finding_ids) or WHOLE_PANEL
-            parameters |= {
-                "region": list(region),
-                "strength": decision.strength,
-                "init_version": current.version,
-                "init_image": current.path,
-            }
+            parameters = RepairParameters(
+                seed=seed,
+                emphasis=decision.emphasis,
+                attempt=len(tried) + 1,
+                region=finding_region(plan, audit, decision.finding_ids) or WHOLE_PANEL,
+                strength=decision.strength,
+                init_version=current.version,
+                init_image=current.path,
+            )
         return RepairAction(
             panel_id=audit.panel_id,
             strategy=decision.strategy,

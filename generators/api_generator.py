@@ -90,4 +90,4 @@ class ApiImageGenerator:
             output_tokens=record.output_tokens,
             seconds=round(seconds, 4),
         )
-        return RenderResult(image=image, seconds=seconds, info=info)
+        return RenderResult(image, seconds, info, seed=request.seed, task=task)

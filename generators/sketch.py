@@ -25,7 +25,7 @@ from storyviz import anatomy
 from storyviz.errors import BackendError
 from storyviz.geometry import Box
 from storyviz.masks import keep_outside
-from storyviz.protocols import RenderResult
+from storyviz.protocols import RenderResult, RenderTask
 from storyviz.registry import BackendSpec
 from storyviz.schemas import CastMember, CharacterSheet, RenderRequest
 
@@ -81,12 +81,14 @@ class SketchGenerator:
             image, scene, drift = self._panel(request)
             info["scene"] = scene
             info["drift"] = drift.as_info() if drift else None
+        task: RenderTask = "text2img"
         if inpaint:
             image = _inpainted(request, image)
-            info["task"] = "inpaint"
+            task = info["task"] = "inpaint"
         if self.delay:
             time.sleep(self.delay)
-        return RenderResult(image=image, seconds=time.perf_counter() - started, info=info)
+        seconds = time.perf_counter() - started
+        return RenderResult(image, seconds, info, seed=request.seed, task=task)
 
     def _panel(self, request: RenderRequest) -> tuple[Image.Image, dict[str, str], Drift | None]:
         panel = request.panel

@@ -6,10 +6,10 @@ registry, so a diffusers pipeline and the sketch renderer are interchangeable to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args, runtime_checkable
 
 from storyviz.schemas import (
     CharacterSheet,
@@ -26,13 +26,73 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 
-@dataclass
+RenderTask = Literal["text2img", "img2img", "inpaint", "generate", "references", "edit"]
+"""What a render did: diffusers' three pipelines; an image API's plain generation, generation
+from reference images, edit of a whole image and masked edit."""
+
+
+@dataclass(frozen=True)
+class Reseed:
+    """A seed whose output came back broken (NaN, black, blanked), and why; the render went on
+    with another seed."""
+
+    seed: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class RenderResult:
-    """An image and what a person needs to reproduce it."""
+    """An image and what a person needs to reproduce it.
+
+    The typed fields are what the graph reads: ``seed`` is the seed the image was made with
+    (None: the requested one; a broken output may have been reseeded), ``task`` what was run,
+    ``strength`` how much of an init image was repainted, ``reseeds`` the seeds given up on.
+    ``info`` is the provenance record the backend writes into the panel version's parameters
+    (model, device, tokens, ...), in its own key order. Where it names ``seed``, ``task``,
+    ``strength`` or ``reseeded`` it must agree with the typed field; a renderer that fills only
+    ``info`` (an older plugin) has the typed fields read from it."""
 
     image: Image
     seconds: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
+    info: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    task: RenderTask | None = None
+    strength: float | None = None
+    reseeds: tuple[Reseed, ...] = ()
+
+    def __post_init__(self) -> None:
+        typed = {
+            "seed": self.seed,
+            "task": self.task,
+            "strength": self.strength,
+            "reseeded": [{"seed": r.seed, "reason": r.reason} for r in self.reseeds] or None,
+        }
+        for key, value in typed.items():
+            if key not in self.info or value is None:
+                continue
+            if self.info[key] != value:
+                raise ValueError(f"render info {key}={self.info[key]!r} disagrees with {value!r}")
+        if self.seed is None and self.info.get("seed") is not None:
+            object.__setattr__(self, "seed", int(self.info["seed"]))
+        if self.task is None and self.info.get("task") is not None:
+            object.__setattr__(self, "task", _task(self.info["task"]))
+        if self.strength is None and self.info.get("strength") is not None:
+            object.__setattr__(self, "strength", float(self.info["strength"]))
+        if not self.reseeds and self.info.get("reseeded"):
+            reseeds = tuple(Reseed(int(r["seed"]), str(r["reason"])) for r in self.info["reseeded"])
+            object.__setattr__(self, "reseeds", reseeds)
+        if self.strength is not None and not 0.0 < self.strength <= 1.0:
+            raise ValueError(f"render strength {self.strength} is outside (0, 1]")
+
+    def seed_used(self, requested: int) -> int:
+        """The seed the image was made with: the requested one unless the renderer says so."""
+        return requested if self.seed is None else self.seed
+
+
+def _task(value: object) -> RenderTask:
+    if value not in get_args(RenderTask):
+        raise ValueError(f"render task {value!r} is none of {', '.join(get_args(RenderTask))}")
+    return cast(RenderTask, value)
 
 
 @dataclass

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from storyviz.geometry import Box
 from storyviz.text_checks import has_visible_text, is_utf8
@@ -265,10 +273,41 @@ class PanelAudit(Model):
     auditor: str = ""
 
 
+class RepairParameters(Model):
+    """What a repair asks the generator for. Every repairer sets ``seed``, ``emphasis`` and
+    ``attempt``; inpaint and img2img may add the ``region`` to redraw, the ``strength`` and the
+    version (``init_version``, run-relative ``init_image``) they start from.
+
+    Only the fields a repairer set are written, None never is, in the order below: the JSON is
+    the dict every repairer wrote before this model existed, and that dict still loads."""
+
+    seed: int | None = None
+    emphasis: list[str] = Field(
+        default_factory=list, description="attribute phrases the redraw insists on"
+    )
+    attempt: int | None = Field(default=None, ge=1, description="repairs of this panel so far")
+    region: NormBox | None = None
+    strength: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="how much img2img/inpaint repaints, (0, 1]"
+    )
+    init_version: int | None = Field(default=None, ge=1)
+    init_image: str | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region_valid(cls, v: Box | None) -> Box | None:
+        return None if v is None else _check_box(v)
+
+    @model_serializer(mode="wrap")
+    def _set_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        return {k: v for k, v in dumped.items() if k in self.model_fields_set and v is not None}
+
+
 class RepairAction(Model):
     panel_id: str
     strategy: RepairStrategy
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: RepairParameters = Field(default_factory=RepairParameters)
     finding_ids: list[str] = Field(default_factory=list)
     rationale: str = ""
     from_version: int = 1

@@ -12,7 +12,7 @@ from PIL import Image
 from storyviz.agents.repairer import RuleRepairer
 from storyviz.agents.runner import Backends, start_run
 from storyviz.config import load_settings
-from storyviz.protocols import AuditItem, RenderResult
+from storyviz.protocols import AuditItem, RenderResult, Reseed
 from storyviz.registry import parse_backend
 from storyviz.schemas import (
     CastMember,
@@ -447,3 +447,30 @@ def test_a_failure_that_quotes_a_secret_url_is_recorded_redacted(tmp_path: Path)
         if path.is_file() and path.suffix in (".json", ".jsonl", ".html"):
             text = path.read_text()
             assert "hunter2" not in text and "tok123" not in text, path
+
+
+def test_the_graph_files_a_version_under_the_seed_the_renderer_used(tmp_path: Path) -> None:
+    """A renderer that gave up on a broken output reports the seed it went on with; the graph
+    records that one, not the requested one, and writes the renderer's record as it was."""
+
+    class Reseeding(ScriptedGenerator):
+        def render(self, request: RenderRequest) -> RenderResult:
+            drawn = super().render(request)
+            used = request.seed + 1
+            info = {"seed": used, "reseeded": [{"seed": request.seed, "reason": "black"}]}
+            return RenderResult(
+                drawn.image, info=info, seed=used, reseeds=(Reseed(request.seed, "black"),)
+            )
+
+    backends = Backends(
+        planner=ScriptedPlanner(),
+        generator=Reseeding(),
+        auditor=ScriptedAuditor({}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )
+    settings = load_settings(runs_dir=tmp_path / "runs")
+    result = start_run(settings, StoryRequest(story="Mia walks.", seed=5), backends=backends)
+    audit = json.loads((result.run_dir / "audit.json").read_text())
+    (v1,) = audit["versions"]["p01"]
+    assert v1["seed"] == v1["parameters"]["seed"] != v1["parameters"]["reseeded"][0]["seed"]
+    assert v1["parameters"]["reseeded"] == [{"seed": v1["seed"] - 1, "reason": "black"}]

@@ -172,7 +172,7 @@ def test_the_request_carries_findings_sheets_panel_and_history() -> None:
 def test_reprompt_keeps_the_seed_and_cleans_the_emphasis() -> None:
     action = propose(FakeChat([answer("reprompt", strength=0.9)]))
     assert action.strategy == "reprompt"
-    assert action.parameters == {
+    assert action.parameters.model_dump(mode="json") == {  # what audit.json records
         "seed": SEED,
         "emphasis": ["Mia's red hair", "Mia's yellow raincoat"],
         "attempt": 1,
@@ -185,34 +185,34 @@ def test_reprompt_keeps_the_seed_and_cleans_the_emphasis() -> None:
 def test_reseed_derives_a_new_stable_seed_like_the_rule_repairer() -> None:
     first = propose(FakeChat([answer("reseed")]))
     again = propose(FakeChat([answer("reseed")]))
-    assert first.parameters["seed"] == again.parameters["seed"] != SEED
-    assert first.parameters["seed"] == stable_seed("reseed", SEED, "p1", 1)
+    assert first.parameters.seed == again.parameters.seed != SEED
+    assert first.parameters.seed == stable_seed("reseed", SEED, "p1", 1)
     missing = AUDIT.model_copy(update={"findings": [HAIR.model_copy(update={"kind": "missing"})]})
     rules = RuleRepairer(BackendSpec("offline")).propose(PLAN, missing, [V1])
-    assert rules.strategy == "reseed" and rules.parameters["seed"] == first.parameters["seed"]
+    assert rules.strategy == "reseed" and rules.parameters.seed == first.parameters.seed
 
 
 def test_inpaint_carries_the_region_of_its_findings_and_a_strength() -> None:
     action = propose(FakeChat([answer("inpaint", strength=0.7, finding_ids=["p1-v1-f1"])]))
     assert action.strategy == "inpaint"
-    assert action.parameters["seed"] == SEED
-    assert action.parameters["region"] == [0.2, 0.25, 0.33, 0.32]
-    assert action.parameters["strength"] == 0.7
-    assert action.parameters["init_version"] == 1
-    assert action.parameters["init_image"] == "panels/p1_v1.png"
+    assert action.parameters.seed == SEED
+    assert action.parameters.region == (0.2, 0.25, 0.33, 0.32)
+    assert action.parameters.strength == 0.7
+    assert action.parameters.init_version == 1
+    assert action.parameters.init_image == "panels/p1_v1.png"
     assert action.finding_ids == ["p1-v1-f1"]
 
 
 def test_a_finding_without_region_stands_for_its_cast_box() -> None:
     action = propose(FakeChat([answer("inpaint", strength=0.8)]))  # both findings
     # union of Mia's hair region and Bolt's cast box (his finding has no region)
-    assert action.parameters["region"] == [0.2, 0.25, 0.92, 0.92]
+    assert action.parameters.region == (0.2, 0.25, 0.92, 0.92)
 
 
 def test_img2img_without_a_strength_gets_the_default() -> None:
     action = propose(FakeChat([answer("img2img")]))
-    assert action.parameters["strength"] == 0.55
-    assert action.parameters["seed"] == SEED and "region" in action.parameters
+    assert action.parameters.strength == 0.55
+    assert action.parameters.seed == SEED and action.parameters.region is not None
 
 
 # --- unusable answers ----------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_an_invalid_answer_is_retried_with_its_problems() -> None:
     action = repairer.propose(PLAN, AUDIT, [V1])
 
     assert repairer.calls == 2 and action.strategy == "inpaint"
-    assert action.parameters["strength"] == 0.6
+    assert action.parameters.strength == 0.6
     retry = chat.calls[1]
     assert retry.purpose == "repair p1 (retry)"
     assert retry.messages[-2].role == "assistant" and json.loads(retry.messages[-2].text) == bad
@@ -249,7 +249,7 @@ def test_inpaint_with_nothing_to_place_is_a_problem() -> None:
     chat = FakeChat([answer("inpaint", strength=0.7), answer("img2img", strength=0.5)])
     action = LLMRepairer(chat).propose(PLAN, audit, [V1])
     assert "inpaint needs a region" in chat.calls[1].messages[-1].text
-    assert action.strategy == "img2img" and action.parameters["region"] == [0.0, 0.0, 1.0, 1.0]
+    assert action.strategy == "img2img" and action.parameters.region == (0.0, 0.0, 1.0, 1.0)
 
 
 def test_still_invalid_falls_back_to_the_rule_based_choice() -> None:

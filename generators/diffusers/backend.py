@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from storyviz.generators.diffusers.regions import (
     usable_regions,
 )
 from storyviz.masks import keep_outside
-from storyviz.protocols import RenderResult
+from storyviz.protocols import RenderResult, RenderTask, Reseed
 from storyviz.registry import BackendSpec
 from storyviz.schemas import RenderRequest
 from storyviz.seeding import stable_seed
@@ -135,7 +136,7 @@ class DiffusersGenerator:
             "requested_seed": request.seed,
             "render_size": [width, height],
             "size": [request.width, request.height],
-            "reseeded": reseeded,
+            "reseeded": [asdict(r) for r in reseeded],
             "seconds": round(seconds, 4),
         }
         if strength is not None:
@@ -151,7 +152,15 @@ class DiffusersGenerator:
             info["ip_adapter"] = str(self.settings.ip_adapter)
             info["ip_scale"] = adapter.scale
             info["ip_references"] = adapter.characters
-        return RenderResult(image=image, seconds=seconds, info=info)
+        return RenderResult(
+            image,
+            seconds,
+            info,
+            seed=seed,
+            task=task,
+            strength=strength,
+            reseeds=reseeded,
+        )
 
     # -- what to run ---------------------------------------------------------------------------
     def _generation_size(self, request: RenderRequest) -> tuple[int, int]:
@@ -161,7 +170,7 @@ class DiffusersGenerator:
 
     def _prepare(
         self, request: RenderRequest, width: int, height: int
-    ) -> tuple[str, Any, dict[str, Any], Image.Image | None, Image.Image | None]:
+    ) -> tuple[RenderTask, Any, dict[str, Any], Image.Image | None, Image.Image | None]:
         """The task, its pipeline, task-specific call arguments, and the original and mask that
         are pasted back outside the repaired region."""
         if not request.init_image:
@@ -233,18 +242,18 @@ class DiffusersGenerator:
     # -- running it ----------------------------------------------------------------------------
     def _render_checked(
         self, pipe: Any, call: dict[str, Any], seed: int, setup: UnetSetup = nullcontext
-    ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
+    ) -> tuple[np.ndarray, int, tuple[Reseed, ...]]:
         """Run, and re-run with derived seeds while the output is NaN, black or blanked."""
-        reseeded: list[dict[str, Any]] = []
+        reseeded: list[Reseed] = []
         for attempt in range(MAX_RESEEDS + 1):
             current = seed if attempt == 0 else stable_seed("diffusers-reseed", seed, attempt)
             output = self._call(pipe, call, current, setup)
             pixels = np.asarray(output.images[0], dtype=np.float32)
             reason = broken_reason(pixels, getattr(output, "nsfw_content_detected", None))
             if reason is None:
-                return pixels, current, reseeded
-            reseeded.append({"seed": current, "reason": reason})
-        reasons = ", ".join(f"seed {r['seed']}: {r['reason']}" for r in reseeded)
+                return pixels, current, tuple(reseeded)
+            reseeded.append(Reseed(current, reason))
+        reasons = ", ".join(f"seed {r.seed}: {r.reason}" for r in reseeded)
         hint = " (try dtype=float32)" if self.dtype == "float16" else ""
         raise BackendError(
             f"backend 'diffusers': {self.settings.model} gave only broken images ({reasons}){hint}"
