@@ -167,7 +167,7 @@ def _scan() -> tuple[Declared, ...]:
             continue
         head, _, name = point.name.partition(".")
         role = next((r for r in ROLES if r == head), None)
-        valid = role is not None and NAME.match(name) is not None
+        valid = role is not None and NAME.fullmatch(name) is not None
         declared.append(
             Declared(
                 role=role if valid else None,

@@ -217,6 +217,7 @@ def test_key_env_names_the_variable_whose_key_an_openai_compat_server_gets(
         ("UNSET_KEY", ProviderAuthError, "sends the key in UNSET_KEY, but UNSET_KEY is not set"),
         ("1BAD", BackendError, "key_env='1BAD' is not an environment variable name"),
         ("A-B", BackendError, "not an environment variable name"),
+        ("MY_KEY%0A", BackendError, r"key_env='MY_KEY\\n' is not an environment variable name"),
     ],
 )
 def test_key_env_must_name_a_variable_that_is_set(

@@ -133,7 +133,7 @@ def _compat_key(spec: BackendSpec) -> tuple[str | None, str]:
     name = spec.options.get("key_env")
     if name is None:
         return None, ""
-    if not _ENV_NAME.match(name):
+    if not _ENV_NAME.fullmatch(name):
         raise BackendError(
             f"backend 'openai-compat': key_env={name!r} is not an environment variable name"
         )
