@@ -156,8 +156,8 @@ def count(run_dir: Path, before: list[Event], status: str) -> Trial:
     at_kill: dict[str, int] = {}
     for kind, _, _ in done:
         at_kill[kind] = at_kill.get(kind, 0) + 1
-    resumed_at = max(i for i, e in enumerate(log) if e.get("event") == "resumed")
-    after = log[resumed_at:]
+    resumes = [i for i, e in enumerate(log) if e.get("event") == "resumed"]
+    after = log[resumes[-1] :] if resumes else []  # none: the kill landed after the run ended
     drawn = [key for e in after if (key := drawing_key(e))]
     return Trial(
         run_dir=run_dir,

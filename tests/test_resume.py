@@ -108,10 +108,10 @@ def test_one_writer_per_run(story: Path, tmp_path: Path) -> None:
     """A resume of a run being drawn, or a second resume, is refused at once naming the
     writer's pid; the writer's SIGKILL frees the run (no stale lock)."""
     runs = tmp_path / "runs"
-    first = _start(["run", *_args(story), "--generator", "sketch?delay=0.4", "--runs-dir",
-                    str(runs), "-q"])  # fmt: skip
+    slow = "sketch?delay=1.5"  # seconds of drawing left after each wait: room for the checks
+    first = _start(["run", *_args(story), "--generator", slow, "--runs-dir", str(runs), "-q"])
     try:
-        run_dir = wait_for(runs, after_count("rendered", 1), first)
+        run_dir = wait_for(runs, after_count("reference", 1), first)
         t0 = time.monotonic()
         busy = storyviz("resume", run_dir.name, "--runs-dir", str(runs))
         assert time.monotonic() - t0 < 20  # refused, not waited for
@@ -122,9 +122,8 @@ def test_one_writer_per_run(story: Path, tmp_path: Path) -> None:
         first.send_signal(signal.SIGKILL)
         first.wait()
 
-    rendered = sum(e["event"] == "rendered" for e in events(run_dir))
-    resumer = _start(["resume", run_dir.name, "--runs-dir", str(runs), "--generator",
-                      "sketch?delay=0.4", "-q"])  # fmt: skip
+    resumer = _start(["resume", run_dir.name, "--runs-dir", str(runs), "--generator", slow,
+                      "-q"])  # fmt: skip
     try:
         wait_for(runs, after_count("resumed", 1), resumer)
         _refused_naming(storyviz("resume", run_dir.name, "--runs-dir", str(runs)), resumer.pid)
@@ -138,5 +137,4 @@ def test_one_writer_per_run(story: Path, tmp_path: Path) -> None:
     log = events(run_dir)
     assert sum(e["event"] == "resumed" for e in log) == 2
     assert sum(e["event"] == "rendered" for e in log) == PANELS  # each panel drawn once
-    assert rendered >= 1
     assert os.path.exists(run_dir / ".writer.lock")  # the lock file stays; its flock does not
