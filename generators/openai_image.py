@@ -33,7 +33,7 @@ from openai.types import ImagesResponse
 
 from storyviz.errors import BackendError, ModelOutputError, ProviderAuthError
 from storyviz.protocols import RenderResult
-from storyviz.providers.calls import CallRecord, display_url
+from storyviz.providers.calls import CallRecord
 from storyviz.providers.openai_chat import (
     BASE_URL_ENV,
     KEY_ENV,
@@ -42,6 +42,7 @@ from storyviz.providers.openai_chat import (
     common_options,
     error_text,
 )
+from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 from storyviz.schemas import RenderRequest
 
@@ -226,6 +227,6 @@ def _base_url(spec: BackendSpec) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BackendError(
-            f"backend 'openai-image': base_url {display_url(url)!r} is not an http(s) URL"
+            f"backend 'openai-image': base_url {redact(url)!r} is not an http(s) URL"
         )
     return url

@@ -32,10 +32,11 @@ from storyviz.agents.chat.state import ChatContext, Reply
 from storyviz.agents.chat.threads import new_thread_name, thread_path
 from storyviz.agents.context import Backends
 from storyviz.agents.runner import build_backends
-from storyviz.config import Settings, describe_validation_error, load_settings
+from storyviz.config import Settings, load_settings
 from storyviz.errors import InputError, RunStoreError
 from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan, StoryRequest
 from storyviz.text_checks import is_utf8
+from storyviz.validation_errors import describe_validation_error
 from storyviz.writer_lock import WriterLock
 
 _SECRET_MARK = "***"

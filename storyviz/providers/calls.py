@@ -101,12 +101,6 @@ def retries_text(count: int) -> str:
     return f"{count} retry" if count == 1 else f"{count} retries"
 
 
-def display_url(url: str) -> str:
-    """A URL fit for messages: userinfo and secret query parameters masked
-    (``http://***@host/v1``; storyviz.redaction)."""
-    return redact(url)
-
-
 def problems_of(exc: ValidationError) -> list[str]:
     """One readable line per validation error: ``panels.0.cast.1.box: Box must ...``; an answer
     that is not JSON at all is said so in words a model can act on."""

@@ -46,7 +46,6 @@ from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
     client_options,
-    display_url,
     metered_call,
     output_error,
     retries_text,
@@ -54,6 +53,7 @@ from storyviz.providers.calls import (
     validate_answer,
     warn_if_key_in_clear,
 )
+from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 
 T = TypeVar("T", bound=BaseModel)
@@ -137,7 +137,7 @@ class GeminiChat:
         self.model = settings.model
         self.max_images_per_call = settings.images
         self._binding = MeterBinding()
-        self._base_url = display_url((settings.base_url or DEFAULT_BASE_URL).rstrip("/"))
+        self._base_url = redact((settings.base_url or DEFAULT_BASE_URL).rstrip("/"))
         self._client = genai.Client(
             api_key=settings.api_key,
             vertexai=False,

@@ -49,7 +49,6 @@ from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
     client_options,
-    display_url,
     metered_call,
     output_error,
     problems_of,
@@ -58,6 +57,7 @@ from storyviz.providers.calls import (
     validate_answer,
     warn_if_key_in_clear,
 )
+from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 
 T = TypeVar("T", bound=BaseModel)
@@ -161,8 +161,7 @@ def _split_compat_model(spec: BackendSpec) -> tuple[str, str]:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BackendError(
-            f"backend 'openai-compat': {display_url(base_url)!r} is not an http(s) URL; "
-            f"e.g. {example}"
+            f"backend 'openai-compat': {redact(base_url)!r} is not an http(s) URL; e.g. {example}"
         )
     return base_url.strip(), model.strip()
 
@@ -186,7 +185,7 @@ class OpenAIChat:
             timeout=settings.timeout,
             max_retries=settings.max_retries,
         )
-        self._base_url = display_url(str(self._client.base_url).rstrip("/"))
+        self._base_url = redact(str(self._client.base_url).rstrip("/"))
         warn_if_key_in_clear(self.spec, str(self._client.base_url), settings.key_env)
 
     @property
