@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from storyviz import layouts
+from storyviz.compose import panel_text_regions
 from storyviz.prompts import load
 from storyviz.schemas import CharacterSheet, RegionPrompt, RenderRequest, StoryPlan
 from storyviz.seeding import stable_seed
@@ -78,6 +79,7 @@ def panel_request(
         ],
         references={cid: path for cid, path in references.items() if cid in sheets},
         emphasis=list(emphasis),
+        text_regions=panel_text_regions(plan, panel_id, (width, height)),
     )
 
 

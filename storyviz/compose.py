@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from storyviz.fonts import FontBook, active_book
-from storyviz.geometry import Box, scaled
+from storyviz.geometry import Box, clamp, scaled
 from storyviz.layouts import TEMPLATES, PageGeometry, page_geometry, placed_slot_pixels
 from storyviz.lettering import (
     INK,
@@ -78,19 +78,48 @@ def page_placements(
     """Where every panel and its lettering go on `page`, without drawing: `sizes` gives each
     panel image's size (a missing one fills its slot as a placeholder does)."""
     _check_template(page)
-    placements = []
+    return [
+        _placement(plan, page, index, sizes.get(panel_id), style)
+        for index, panel_id in enumerate(page.panel_ids)
+    ]
+
+
+def _placement(
+    plan: StoryPlan,
+    page: PageSpec,
+    index: int,
+    size: tuple[int, int] | None,
+    style: LetteringStyle,
+) -> PanelPlacement:
+    panel_id = page.panel_ids[index]
     inset = 2 * style.stroke + 1  # inside the panel border
-    for index, panel_id in enumerate(page.panel_ids):
-        slot = placed_slot_pixels(page.template, index, plan.page_size, plan.reading_order)
-        left, top, right, bottom = slot
-        size = sizes.get(panel_id)
-        to_page = _stretch(slot) if size is None else _cover(size, slot)[1]
-        panel = plan.panel(panel_id)
-        area = (left + inset, top + inset, right - inset, bottom - inset)
-        cast_boxes = {member.character_id: to_page(member.box) for member in panel.cast}
-        layout = layout_lettering(panel, area, cast_boxes, plan.reading_order, style)
-        placements.append(PanelPlacement(panel_id, slot, cast_boxes, layout))
-    return placements
+    slot = placed_slot_pixels(page.template, index, plan.page_size, plan.reading_order)
+    left, top, right, bottom = slot
+    to_page = _stretch(slot) if size is None else _cover(size, slot)[1]
+    panel = plan.panel(panel_id)
+    area = (left + inset, top + inset, right - inset, bottom - inset)
+    cast_boxes = {member.character_id: to_page(member.box) for member in panel.cast}
+    layout = layout_lettering(panel, area, cast_boxes, plan.reading_order, style)
+    return PanelPlacement(panel_id, slot, cast_boxes, layout)
+
+
+def panel_text_regions(
+    plan: StoryPlan, panel_id: str, size: tuple[int, int], fonts: FontBook | None = None
+) -> list[Box]:
+    """Where the caption and balloons of `panel_id` will be lettered, as boxes normalised to
+    its image of `size`, clipped to it: known before the panel is drawn, so a model that can
+    keep regions free for text (DiffSensei's dialog boxes) draws the page its lettering fits."""
+    for page in plan.pages:
+        if panel_id not in page.panel_ids:
+            continue
+        _check_template(page)
+        geometry = page_geometry(plan.page_size)
+        style = LetteringStyle.for_page(geometry.width, fonts or active_book())
+        placement = _placement(plan, page, page.panel_ids.index(panel_id), size, style)
+        to_image = _from_page(size, placement.slot)
+        regions = [to_image(rect) for rect in placement.lettering.rects]
+        return [box for box in regions if box[2] > box[0] and box[3] > box[1]]
+    return []
 
 
 def compose_page(
@@ -174,6 +203,27 @@ def _cover(
         )
 
     return (crop_x, crop_y, crop_x + crop_w, crop_y + crop_h), to_page
+
+
+def _from_page(size: tuple[int, int], slot: tuple[int, int, int, int]) -> Callable[[Rect], Box]:
+    """The inverse of `_cover`'s map: page pixels to a box normalised to the image, clipped."""
+    (crop_x, crop_y, crop_x1, _), _ = _cover(size, slot)
+    left, top, right, _ = slot
+    image_w, image_h = size
+    scale = (right - left) / (crop_x1 - crop_x)
+
+    def to_image(rect: Rect) -> Box:
+        x0, y0, x1, y1 = rect
+        return clamp(
+            (
+                (crop_x + (x0 - left) / scale) / image_w,
+                (crop_y + (y0 - top) / scale) / image_h,
+                (crop_x + (x1 - left) / scale) / image_w,
+                (crop_y + (y1 - top) / scale) / image_h,
+            )
+        )
+
+    return to_image
 
 
 def _paste_cover(canvas: Image.Image, image: Image.Image, slot: tuple[int, int, int, int]) -> None:

@@ -247,6 +247,11 @@ class RenderRequest(Model):
     emphasis: list[str] = Field(
         default_factory=list, description="attribute phrases a repair insists on"
     )
+    text_regions: list[NormBox] = Field(
+        default_factory=list,
+        description="where the caption and balloons will be lettered, normalised to the panel "
+        "(laid out before drawing, for models that keep room for text)",
+    )
 
 
 class Finding(Model):

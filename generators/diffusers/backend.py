@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -62,21 +62,69 @@ class DiffusersGenerator:
     directory); ``cache_prompts`` (default True) reuses text embeddings for repeated prompts
     (``prompts``) and exists to switch that off for a comparison."""
 
+    name = RENDERER  # the backend name its messages and records use
+
     def __init__(self, spec: BackendSpec) -> None:
-        self.settings: Settings = parse_settings(spec)
+        self.settings: Settings = self._parse(spec)
         self.spec = spec.redacted()
-        self.device = choose_device(self.settings.device)
+        self.device = choose_device(self.settings.device, self.name)
         self.dtype = choose_dtype(self.device, self.settings.dtype, self.settings.preset.family)
         # Offloading moves modules between CPU and a GPU; with no GPU there is nothing to offload.
         offload = self.settings.offload if self.device == "cuda" else "none"
-        self.key = LoadKey(
-            self.settings.model, self.device, self.dtype, offload, self.settings.ip_adapter
-        )
+        self.key = self._load_key(offload)
         self.progress: Progress | None = None
         # False sends prompts as text every time (the tests compare both ways pixel for pixel).
         self.cache_prompts = True
         self.base_dir: Path | None = None
-        self.loaded: Loaded = load(self.key)
+        self.loaded: Loaded = self._load()
+
+    # -- what a subclass for another model family replaces ------------------------------------
+    def _parse(self, spec: BackendSpec) -> Settings:
+        return parse_settings(spec)
+
+    def _load_key(self, offload: str) -> LoadKey:
+        return LoadKey(
+            self.settings.model, self.device, self.dtype, offload, self.settings.ip_adapter
+        )
+
+    def _load(self) -> Loaded:
+        return load(self.key)
+
+    def _negative(self, request: RenderRequest) -> str | None:
+        """The negative prompt sent with ``request`` (None: none)."""
+        return (request.negative_prompt if self.settings.negative else None) or None
+
+    def _condition(
+        self,
+        pipe: Any,
+        request: RenderRequest,
+        negative: str | None,
+        guidance: float,
+        call: dict[str, Any],
+        width: int,
+        height: int,
+    ) -> Conditioning:
+        """Everything beyond the prompt: regional prompts and the IP-Adapter here. Called under
+        the render lock with the prompt's arguments already in ``call``; may extend ``call``.
+        Returns what to set on the shared UNet for the call, and what to record about it."""
+        regional = self._regional(pipe, request, negative, guidance, call, width, height)
+        adapter: AdapterCall | None = None
+        if self.settings.ip_adapter is not None:
+            base = self.base_dir or Path.cwd()
+            adapter = adapter_call(request, width, height, self.settings.ip_scale, base)
+            call.update(adapter.arguments)
+        info: dict[str, Any] = {
+            "layout": "regions"
+            if regional
+            else "ip-adapter masks"
+            if adapter and adapter.characters
+            else "none"
+        }
+        if adapter is not None:
+            info["ip_adapter"] = str(self.settings.ip_adapter)
+            info["ip_scale"] = adapter.scale
+            info["ip_references"] = adapter.characters
+        return Conditioning(partial(_shared_unet, pipe, adapter, regional), info)
 
     @property
     def text2img(self) -> Any:
@@ -92,33 +140,25 @@ class DiffusersGenerator:
         if strength is not None:  # img2img runs steps*strength steps; at least one must remain
             steps = max(steps, math.ceil(1.0 / strength))
         call.update(num_inference_steps=steps, guidance_scale=guidance, output_type="np")
-        negative = request.negative_prompt if self.settings.negative else None
+        negative = self._negative(request)
         # The tokenizer keeps truncation and padding as state on the backend every pipeline on
         # these weights shares: encoding takes turns with renders, like the pipeline calls do.
         with self.loaded.render_lock:
-            call.update(self._prompt_arguments(pipe, request.prompt, negative or None, guidance))
-            regional = self._regional(
-                pipe, request, negative or None, guidance, call, width, height
-            )
+            call.update(self._prompt_arguments(pipe, request.prompt, negative, guidance))
+            conditioning = self._condition(pipe, request, negative, guidance, call, width, height)
         if task != "img2img":  # img2img takes its size from the init image
             call.update(width=width, height=height)
         if self.progress is not None:
             call["callback_on_step_end"] = self._step_callback(pipe, steps)
-        adapter: AdapterCall | None = None
-        if self.settings.ip_adapter is not None:
-            base = self.base_dir or Path.cwd()
-            adapter = adapter_call(request, width, height, self.settings.ip_scale, base)
-            call.update(adapter.arguments)
 
-        setup = partial(_shared_unet, pipe, adapter, regional)
-        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, setup)
+        pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, conditioning.setup)
         image = to_pil(pixels)
         if original is not None and mask is not None:
             image = keep_outside(original, image, mask)
         image = fit(image, request.width, request.height)
         seconds = time.perf_counter() - started
         info: dict[str, Any] = {
-            "renderer": RENDERER,
+            "renderer": self.name,
             "backend": self.spec,
             "model": self.settings.model,
             "preset": self.settings.preset.name,
@@ -141,17 +181,7 @@ class DiffusersGenerator:
         }
         if strength is not None:
             info["strength"] = strength
-        info["layout"] = (
-            "regions"
-            if regional
-            else "ip-adapter masks"
-            if adapter and adapter.characters
-            else "none"
-        )
-        if adapter is not None:
-            info["ip_adapter"] = str(self.settings.ip_adapter)
-            info["ip_scale"] = adapter.scale
-            info["ip_references"] = adapter.characters
+        info.update(conditioning.info)
         return RenderResult(
             image,
             seconds,
@@ -179,10 +209,10 @@ class DiffusersGenerator:
         if request.mask:
             mask = self._open(request.mask, "L").resize((width, height))
             strength = request.strength if request.strength is not None else INPAINT_STRENGTH
-            call = {"image": original, "mask_image": mask, "strength": _unit(strength)}
+            call = {"image": original, "mask_image": mask, "strength": _unit(strength, self.name)}
             return "inpaint", self.loaded.derived("inpaint"), call, original, mask
         strength = request.strength if request.strength is not None else IMG2IMG_STRENGTH
-        call = {"image": original, "strength": _unit(strength)}
+        call = {"image": original, "strength": _unit(strength, self.name)}
         return "img2img", self.loaded.derived("img2img"), call, None, None
 
     def _open(self, path: str, mode: str) -> Image.Image:
@@ -194,7 +224,7 @@ class DiffusersGenerator:
                 return image.convert(mode)
         except OSError as exc:
             raise BackendError(
-                f"backend 'diffusers': cannot read repair input {file}: {exc}"
+                f"backend '{self.name}': cannot read repair input {file}: {exc}"
             ) from None
 
     def _prompt_arguments(
@@ -256,7 +286,8 @@ class DiffusersGenerator:
         reasons = ", ".join(f"seed {r.seed}: {r.reason}" for r in reseeded)
         hint = " (try dtype=float32)" if self.dtype == "float16" else ""
         raise BackendError(
-            f"backend 'diffusers': {self.settings.model} gave only broken images ({reasons}){hint}"
+            f"backend '{self.name}': {self.settings.model} gave only broken images "
+            f"({reasons}){hint}"
         )
 
     def _call(
@@ -279,7 +310,7 @@ class DiffusersGenerator:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         return BackendError(
-            f"backend 'diffusers': out of memory on {self.device} rendering with "
+            f"backend '{self.name}': out of memory on {self.device} rendering with "
             f"{self.settings.model}; try a smaller size (?size=512) or offload=model "
             "(offload=sequential for the least memory)"
         )
@@ -303,6 +334,14 @@ UnetSetup = Callable[[], AbstractContextManager[Any]]
 render lock so concurrent renders never see each other's settings."""
 
 
+@dataclass(frozen=True)
+class Conditioning:
+    """What ``_condition`` decided for one render: the UNet setup and the provenance to record."""
+
+    setup: UnetSetup
+    info: dict[str, Any] = field(default_factory=dict)
+
+
 @contextmanager
 def _shared_unet(
     pipe: Any, adapter: AdapterCall | None, regional: RegionalAttnProcessor | None
@@ -316,7 +355,7 @@ def _shared_unet(
         yield
 
 
-def _unit(strength: float) -> float:
+def _unit(strength: float, name: str) -> float:
     if not (math.isfinite(strength) and 0.0 < strength <= 1.0):
-        raise BackendError(f"backend 'diffusers': strength must be in (0, 1], got {strength}")
+        raise BackendError(f"backend '{name}': strength must be in (0, 1], got {strength}")
     return float(strength)

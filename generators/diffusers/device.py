@@ -27,16 +27,18 @@ def available_device() -> str:
     return "cpu"
 
 
-def choose_device(requested: str | None) -> str:
+def choose_device(requested: str | None, backend: str = "diffusers") -> str:
     """The requested device if it exists here, else the best one available."""
     if requested is None:
         return available_device()
     if requested == "cuda" and not torch.cuda.is_available():
         raise BackendError(
-            "backend 'diffusers': device=cuda was asked for but CUDA is not available"
+            f"backend '{backend}': device=cuda was asked for but CUDA is not available"
         )
     if requested == "mps" and available_device() != "mps":
-        raise BackendError("backend 'diffusers': device=mps was asked for but MPS is not available")
+        raise BackendError(
+            f"backend '{backend}': device=mps was asked for but MPS is not available"
+        )
     return requested
 
 

@@ -11,6 +11,7 @@ repair costs no extra memory and no extra load.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ class LoadKey:
     dtype: str
     offload: str  # "none", "model", "sequential"
     adapter: AdapterSource | None = None  # an IP-Adapter changes the UNet: part of the key
+    # What else a model family loads beside the pipeline (a seed model's adapter, encoders and
+    # their options), as hashable values: two generators asking for the same share one load.
+    extra: tuple[Any, ...] = ()
+    backend: str = "diffusers"  # the backend name load errors carry
 
 
 @dataclass
@@ -43,6 +48,9 @@ class Loaded:
 
     key: LoadKey
     text2img: Any
+    # The family's own modules loaded with the pipeline (resamplers, image encoders, ...); None
+    # for a plain diffusers pipeline.
+    parts: Any = None
     # A pipeline (its scheduler above all, and its fast tokenizer's truncation settings) keeps
     # per-call state, and the derived pipelines share those modules; the graph renders several
     # panels at once, so calls and prompt encodings take turns on this lock.
@@ -62,9 +70,10 @@ class Loaded:
                 except (ValueError, KeyError, AttributeError) as exc:
                     name = type(self.text2img).__name__
                     raise BackendError(
-                        f"backend 'diffusers': {name} has no {task} variant ({_one_line(exc)})"
+                        f"backend '{self.key.backend}': {name} has no {task} variant "
+                        f"({one_line(exc)})"
                     ) from None
-                _quiet(pipe)
+                quiet(pipe)
                 self._derived[task] = pipe
             return self._derived[task]
 
@@ -83,12 +92,24 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
-def load(key: LoadKey) -> Loaded:
-    """The pipeline for this key, loading it on the first call in the process only."""
+Builder = Callable[[LoadKey], tuple[Any, Any]]
+"""Loads what a key names: the text-to-image pipeline (placed on its device) and its parts."""
+
+
+def load(key: LoadKey, build: Builder | None = None) -> Loaded:
+    """The pipeline for this key, loading it on the first call in the process only.
+
+    ``build`` loads a model family other than diffusers' own pipelines (the seed models); by
+    default the key's model is loaded with ``AutoPipelineForText2Image``."""
     with _CACHE_LOCK:  # held during the load: two threads asking at once load it once
         if key not in _CACHE:
-            _CACHE[key] = Loaded(key, _load_text2img(key))
+            pipe, parts = (build or _plain)(key)
+            _CACHE[key] = Loaded(key, pipe, parts)
         return _CACHE[key]
+
+
+def _plain(key: LoadKey) -> tuple[Any, Any]:
+    return _load_text2img(key), None
 
 
 def is_local(model: str) -> bool:
@@ -110,16 +131,16 @@ def _load_text2img(key: LoadKey) -> Any:
         pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=DTYPES[key.dtype])
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise BackendError(
-            f"backend 'diffusers': cannot load {key.model!r}: {_one_line(exc)}"
+            f"backend 'diffusers': cannot load {key.model!r}: {one_line(exc)}"
         ) from None
     if key.adapter is not None:  # before placement, so offload hooks cover the image encoder
         load_adapter(pipe, key.adapter)
-    _place(pipe, key)
-    _quiet(pipe)
+    place(pipe, key)
+    quiet(pipe)
     return pipe
 
 
-def _place(pipe: Any, key: LoadKey) -> None:
+def place(pipe: Any, key: LoadKey) -> None:
     """Move to the device, or let accelerate's hooks move modules there as they are needed."""
     try:
         if key.offload == "model":
@@ -130,17 +151,17 @@ def _place(pipe: Any, key: LoadKey) -> None:
             pipe.to(key.device)
     except (ImportError, RuntimeError, ValueError) as exc:
         raise BackendError(
-            f"backend 'diffusers': cannot place the model on {key.device} "
-            f"(offload={key.offload}): {_one_line(exc)}"
+            f"backend '{key.backend}': cannot place the model on {key.device} "
+            f"(offload={key.offload}): {one_line(exc)}"
         ) from None
 
 
-def _quiet(pipe: Any) -> None:
+def quiet(pipe: Any) -> None:
     """No tqdm bars: storyviz reports progress itself, and bars garble its display."""
     if hasattr(pipe, "set_progress_bar_config"):
         pipe.set_progress_bar_config(disable=True)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]

@@ -7,7 +7,7 @@ that names the option, instead of after a multi-gigabyte load.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storyviz.errors import BackendError
@@ -142,6 +142,28 @@ def _choice(
     return parse
 
 
+def sampling_settings(spec: BackendSpec, preset: Preset, negative_default: bool) -> Settings:
+    """The options every diffusion backend shares (steps, guidance, size, device, dtype, offload,
+    negative), with ``preset`` filling what is not given; no IP-Adapter, no regional prompts.
+    The caller checks the option names and that a model is named."""
+    assert spec.model is not None
+    size: Size | None = spec.option("size", parse_size, None)
+    device: str | None = spec.option("device", _choice("device", DEVICES), None)
+    dtype: str | None = spec.option("dtype", _choice("dtype", DTYPES, _DTYPE_ALIASES), None)
+    return Settings(
+        model=spec.model,
+        preset=preset,
+        steps=spec.option("steps", int, preset.steps, low=1, high=MAX_STEPS),
+        guidance=spec.option("guidance", float, preset.guidance, low=0.0, high=MAX_GUIDANCE),
+        size=size,
+        device=device,
+        dtype=dtype,
+        offload=spec.option("offload", _choice("offload", OFFLOADS), "none"),
+        negative=spec.flag("negative", negative_default),
+        layout="off",
+    )
+
+
 def parse_settings(spec: BackendSpec) -> Settings:
     """Check the options against the allowed set and fill the rest from the model's preset."""
     spec.check_options(OPTIONS)
@@ -151,13 +173,7 @@ def parse_settings(spec: BackendSpec) -> Settings:
             "or diffusers:/path/to/local/model"
         )
     preset = preset_for(spec.model)
-    steps = spec.option("steps", int, preset.steps, low=1, high=MAX_STEPS)
-    guidance = spec.option("guidance", float, preset.guidance, low=0.0, high=MAX_GUIDANCE)
-    size: Size | None = spec.option("size", parse_size, None)
-    device: str | None = spec.option("device", _choice("device", DEVICES), None)
-    dtype: str | None = spec.option("dtype", _choice("dtype", DTYPES, _DTYPE_ALIASES), None)
-    offload = spec.option("offload", _choice("offload", OFFLOADS), "none")
-    negative = spec.flag("negative", preset.family != "flux")
+    common = sampling_settings(spec, preset, negative_default=preset.family != "flux")
     ip_adapter: AdapterSource | None = spec.option("ip_adapter", parse_adapter, None)
     ip_scale = spec.option("ip_scale", float, DEFAULT_IP_SCALE, low=0.0, high=2.0)
     if "ip_scale" in spec.options and ip_adapter is None:
@@ -168,17 +184,4 @@ def parse_settings(spec: BackendSpec) -> Settings:
             "backend 'diffusers': layout=regions cannot be combined with ip_adapter (both replace "
             "the UNet's cross-attention); with an IP-Adapter the boxes act through its masks"
         )
-    return Settings(
-        model=spec.model,
-        preset=preset,
-        steps=steps,
-        guidance=guidance,
-        size=size,
-        device=device,
-        dtype=dtype,
-        offload=offload,
-        negative=negative,
-        ip_adapter=ip_adapter,
-        ip_scale=ip_scale,
-        layout=layout,
-    )
+    return replace(common, ip_adapter=ip_adapter, ip_scale=ip_scale, layout=layout)
