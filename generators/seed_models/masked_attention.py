@@ -115,7 +115,7 @@ class MaskedImageAttention(nn.Module):
         encoder_hidden_states: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         temb: torch.Tensor | None = None,
-        **_: Any,
+        **ignored: Any,
     ) -> torch.Tensor:
         residual = hidden_states
         if attn.spatial_norm is not None:

@@ -113,6 +113,7 @@ class PerceiverStack(nn.Module):
 
     def forward(self, features: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         for block in self.layers:
+            assert isinstance(block, nn.ModuleList)
             attention, ff = block[0], block[1]
             latents = attention(features, latents) + latents
             latents = ff(latents) + latents
