@@ -82,6 +82,16 @@ GENERATOR_DIFFSENSEI = BackendEntry(
     model="required",
     example="diffsensei:jianzongwu/DiffSensei or diffsensei:/models/DiffSensei",
 )
+GENERATOR_DSD = BackendEntry(
+    "storyviz.generators.dsd.backend:DSDGenerator",
+    "Diffusion Self-Distillation on FLUX.1-dev: the panel's principal character drawn from its "
+    "reference sheet; ?transformer=&lora=&steps=&guidance=&true_cfg=&size=&device=&dtype="
+    "&offload=",
+    extra="diffusers",
+    model="required",
+    example="dsd:black-forest-labs/FLUX.1-dev?transformer=primecai/dsd_model/transformer"
+    "&lora=primecai/dsd_model/pytorch_lora_weights.safetensors",
+)
 GENERATOR_OPENAI_IMAGE = BackendEntry(
     "storyviz.generators.openai_image:OpenAIImageGenerator",
     "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
@@ -168,6 +178,7 @@ BUILTINS: dict[Role, dict[str, BackendEntry]] = {
         "diffusers": GENERATOR_DIFFUSERS,
         "msdiffusion": GENERATOR_MSDIFFUSION,
         "diffsensei": GENERATOR_DIFFSENSEI,
+        "dsd": GENERATOR_DSD,
         "openai-image": GENERATOR_OPENAI_IMAGE,
         "gemini-image": GENERATOR_GEMINI_IMAGE,
     },
