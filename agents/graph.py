@@ -17,11 +17,12 @@ from langgraph.types import Send
 
 from storyviz.agents.context import PipelineContext
 from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
+from storyviz.agents.repair_fallback import drawable
 from storyviz.agents.state import PipelineState, View, merge_versions
 from storyviz.consistency import consistency_index, flagged_panels
 from storyviz.masks import box_mask
 from storyviz.metering import llm_costs
-from storyviz.protocols import AuditItem, Auditor
+from storyviz.protocols import AuditItem, Auditor, unsupported_repairs
 from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run, drawing_path
 from storyviz.schemas import (
     AuditLog,
@@ -242,9 +243,12 @@ def plan_repairs(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             character_scores=best.scores,
             findings=best.findings,
         )
-        action = ctx.repairer.propose(plan, audit, view.versions(pid))
-        latest = max(v.version for v in view.versions(pid))
+        history = view.versions(pid)
+        action = ctx.repairer.propose(plan, audit, history)
+        latest = max(v.version for v in history)
         action = action.model_copy(update={"from_version": best.version, "to_version": latest + 1})
+        unsupported = unsupported_repairs(ctx.generator)
+        action = drawable(action, unsupported, history, ctx.generator.spec)
         request = panel_request(
             plan,
             pid,

@@ -120,6 +120,16 @@ class Generator(Protocol):
     def render(self, request: RenderRequest) -> RenderResult: ...
 
 
+def unsupported_repairs(generator: object) -> Mapping[str, str]:
+    """The repair strategies ``generator`` cannot draw, each with the reason: its optional
+    ``unsupported_repairs`` attribute (strategy -> why), or none. The graph gives such a repair
+    a strategy the generator can draw instead (``agents/repair_fallback.py``)."""
+    declared = getattr(generator, "unsupported_repairs", None)
+    if not isinstance(declared, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in declared.items()}
+
+
 @runtime_checkable
 class Auditor(Protocol):
     spec: str

@@ -474,3 +474,36 @@ def test_the_graph_files_a_version_under_the_seed_the_renderer_used(tmp_path: Pa
     (v1,) = audit["versions"]["p01"]
     assert v1["seed"] == v1["parameters"]["seed"] != v1["parameters"]["reseeded"][0]["seed"]
     assert v1["parameters"]["reseeded"] == [{"seed": v1["seed"] - 1, "reason": "black"}]
+
+
+class NoInpaintGenerator(ScriptedGenerator):
+    """A generator whose model has no inpainting path, as the dsd backend declares."""
+
+    unsupported_repairs = {"inpaint": "its weights have no inpainting path"}
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        assert request.mask is None, "asked to inpaint"
+        return super().render(request)
+
+
+def test_a_repair_the_generator_cannot_draw_is_replaced_by_one_it_can(tmp_path: Path) -> None:
+    generator = NoInpaintGenerator()
+    backends = Backends(
+        planner=ScriptedPlanner(), generator=generator,
+        auditor=ScriptedAuditor({("p02", 1): 0.4, ("p02", 2): 0.4}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )  # fmt: skip
+    settings = load_settings(runs_dir=tmp_path / "runs", max_rounds=2)
+    result = start_run(settings, StoryRequest(story="Mia walks."), backends=backends)
+    assert result.status == "completed"
+    audit = json.loads((result.run_dir / "audit.json").read_text())
+    repairs = [r for rnd in audit["rounds"] for r in rnd["repairs"]]
+    # The offline repairer asks for an inpaint first; the graph reprompts (same seed) instead,
+    # and the next round's reseed needs no stand-in.
+    assert [r["strategy"] for r in repairs] == ["reprompt", "reseed"]
+    assert repairs[0]["rationale"].startswith(
+        "reprompt instead of inpaint (scripted-gen: its weights have no inpainting path); "
+    )
+    versions = audit["versions"]["p02"]
+    assert versions[1]["seed"] == versions[0]["seed"]  # a reprompt keeps the composition
+    assert ("panel", "p02", 3) in generator.calls
