@@ -63,35 +63,6 @@ GENERATOR_DIFFUSERS = BackendEntry(
     model="required",
     example="diffusers:stabilityai/sd-turbo or diffusers:/path/to/local/model",
 )
-GENERATOR_MSDIFFUSION = BackendEntry(
-    "storyviz.generators.msdiffusion.backend:MSDiffusionGenerator",
-    "MS-Diffusion on SDXL: each cast member's reference sheet drawn inside its box "
-    "(ms_adapter.bin + CLIP ViT-bigG); ?adapter=&image_encoder=&scale=&steps=&guidance="
-    "&size=&device=&dtype=&offload=&negative=",
-    extra="diffusers",
-    model="required",
-    example="msdiffusion:stabilityai/stable-diffusion-xl-base-1.0"
-    "?adapter=/models/ms_adapter.bin&image_encoder=/models/clip-vit-bigG-14",
-)
-GENERATOR_DIFFSENSEI = BackendEntry(
-    "storyviz.generators.diffsensei.backend:DiffSenseiGenerator",
-    "DiffSensei without its MLLM: manga-tuned SDXL, up to 4 characters in their boxes, "
-    "balloon regions kept for lettering; ?ip_scale=&steps=&guidance=&size=&device=&dtype="
-    "&offload=&negative=",
-    extra="diffusers",
-    model="required",
-    example="diffsensei:jianzongwu/DiffSensei or diffsensei:/models/DiffSensei",
-)
-GENERATOR_DSD = BackendEntry(
-    "storyviz.generators.dsd.backend:DSDGenerator",
-    "Diffusion Self-Distillation on FLUX.1-dev: the panel's principal character drawn from its "
-    "reference sheet; ?transformer=&lora=&steps=&guidance=&true_cfg=&size=&device=&dtype="
-    "&offload=",
-    extra="diffusers",
-    model="required",
-    example="dsd:black-forest-labs/FLUX.1-dev?transformer=primecai/dsd_model/transformer"
-    "&lora=primecai/dsd_model/pytorch_lora_weights.safetensors",
-)
 GENERATOR_OPENAI_IMAGE = BackendEntry(
     "storyviz.generators.openai_image:OpenAIImageGenerator",
     "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
@@ -176,9 +147,6 @@ BUILTINS: dict[Role, dict[str, BackendEntry]] = {
     "generator": {
         "sketch": GENERATOR_SKETCH,
         "diffusers": GENERATOR_DIFFUSERS,
-        "msdiffusion": GENERATOR_MSDIFFUSION,
-        "diffsensei": GENERATOR_DIFFSENSEI,
-        "dsd": GENERATOR_DSD,
         "openai-image": GENERATOR_OPENAI_IMAGE,
         "gemini-image": GENERATOR_GEMINI_IMAGE,
     },

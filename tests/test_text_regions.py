@@ -12,8 +12,8 @@ from PIL import Image
 
 from storyviz.agents.render_requests import panel_request, panel_size
 from storyviz.compose import compose_page, panel_text_regions
-from storyviz.lettering import BALLOON_FILL, CAPTION_FILL
 from storyviz.layouts import placed_slot_pixels
+from storyviz.lettering import BALLOON_FILL, CAPTION_FILL
 from storyviz.schemas import (
     CastMember,
     CharacterSheet,
