@@ -73,15 +73,6 @@ GENERATOR_MSDIFFUSION = BackendEntry(
     example="msdiffusion:stabilityai/stable-diffusion-xl-base-1.0"
     "?adapter=/models/ms_adapter.bin&image_encoder=/models/clip-vit-bigG-14",
 )
-GENERATOR_DIFFSENSEI = BackendEntry(
-    "storyviz.generators.diffsensei.backend:DiffSenseiGenerator",
-    "DiffSensei without its MLLM: manga-tuned SDXL, up to 4 characters in their boxes, "
-    "balloon regions kept for lettering; ?ip_scale=&steps=&guidance=&size=&device=&dtype="
-    "&offload=&negative=",
-    extra="diffusers",
-    model="required",
-    example="diffsensei:jianzongwu/DiffSensei or diffsensei:/models/DiffSensei",
-)
 GENERATOR_OPENAI_IMAGE = BackendEntry(
     "storyviz.generators.openai_image:OpenAIImageGenerator",
     "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
@@ -167,7 +158,6 @@ BUILTINS: dict[Role, dict[str, BackendEntry]] = {
         "sketch": GENERATOR_SKETCH,
         "diffusers": GENERATOR_DIFFUSERS,
         "msdiffusion": GENERATOR_MSDIFFUSION,
-        "diffsensei": GENERATOR_DIFFSENSEI,
         "openai-image": GENERATOR_OPENAI_IMAGE,
         "gemini-image": GENERATOR_GEMINI_IMAGE,
     },

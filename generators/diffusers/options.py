@@ -129,7 +129,7 @@ def parse_size(text: str) -> Size:
     return Size(width, height)
 
 
-def _choice(
+def choice(
     name: str, choices: tuple[str, ...], aliases: dict[str, str] | None = None
 ) -> Callable[[str], str]:
     def parse(text: str) -> str:
@@ -148,8 +148,8 @@ def sampling_settings(spec: BackendSpec, preset: Preset, negative_default: bool)
     The caller checks the option names and that a model is named."""
     assert spec.model is not None
     size: Size | None = spec.option("size", parse_size, None)
-    device: str | None = spec.option("device", _choice("device", DEVICES), None)
-    dtype: str | None = spec.option("dtype", _choice("dtype", DTYPES, _DTYPE_ALIASES), None)
+    device: str | None = spec.option("device", choice("device", DEVICES), None)
+    dtype: str | None = spec.option("dtype", choice("dtype", DTYPES, _DTYPE_ALIASES), None)
     return Settings(
         model=spec.model,
         preset=preset,
@@ -158,7 +158,7 @@ def sampling_settings(spec: BackendSpec, preset: Preset, negative_default: bool)
         size=size,
         device=device,
         dtype=dtype,
-        offload=spec.option("offload", _choice("offload", OFFLOADS), "none"),
+        offload=spec.option("offload", choice("offload", OFFLOADS), "none"),
         negative=spec.flag("negative", negative_default),
         layout="off",
     )
@@ -178,7 +178,7 @@ def parse_settings(spec: BackendSpec) -> Settings:
     ip_scale = spec.option("ip_scale", float, DEFAULT_IP_SCALE, low=0.0, high=2.0)
     if "ip_scale" in spec.options and ip_adapter is None:
         raise BackendError("backend 'diffusers': ip_scale needs ip_adapter= as well")
-    layout = spec.option("layout", _choice("layout", LAYOUTS), "auto")
+    layout = spec.option("layout", choice("layout", LAYOUTS), "auto")
     if layout == "regions" and ip_adapter is not None:
         raise BackendError(
             "backend 'diffusers': layout=regions cannot be combined with ip_adapter (both replace "

@@ -1,1 +1,4 @@
-"""MS-Diffusion (Wang et al., 2024) as a storyviz generator: SDXL with grounded, box-masked image tokens per subject."""
+"""MS-Diffusion (Wang et al., 2024) as a storyviz generator.
+
+SDXL with grounded image tokens per subject, each visible only inside its box.
+"""
