@@ -66,7 +66,8 @@ GENERATOR_DIFFUSERS = BackendEntry(
 GENERATOR_MSDIFFUSION = BackendEntry(
     "storyviz.generators.msdiffusion.backend:MSDiffusionGenerator",
     "MS-Diffusion on SDXL: each cast member's reference sheet drawn inside its box "
-    "(ms_adapter.bin + CLIP ViT-bigG); ?adapter=&image_encoder=&scale=&steps=&guidance="
+    "(ms_adapter.bin + CLIP ViT-bigG); ?adapter=&image_encoder=&scale=&max_subjects="
+    "&overflow=largest|error&reference=figure|sheet&heads=&fourier_freqs=&steps=&guidance="
     "&size=&device=&dtype=&offload=&negative=",
     extra="diffusers",
     model="required",
