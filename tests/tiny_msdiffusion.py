@@ -10,27 +10,38 @@ feed-forward x4, 8 Fourier frequencies, 4 dummy tokens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-DIM = 40
-HEADS = 20
-QUERIES = 4
-DEPTH = 2
-FEATURES = 32  # the tiny CLIP vision model's hidden width
-PHRASE = 32  # the tiny SDXL's first text encoder width
-FREQS = 8
-DUMMIES = 4
+
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes no weight of the UNet decides; the defaults are the tiny ones, ``RELEASED``
+    the release's config (``docs/seeds/msdiffusion.md`` section 1)."""
+
+    dim: int = 40
+    heads: int = 20
+    queries: int = 4
+    depth: int = 2
+    features: int = 32  # the image encoder's hidden width
+    phrase: int = 32  # the SDXL's first text encoder width
+    freqs: int = 8
+    dummies: int = 4
+
+
+TINY = Sizes()
+RELEASED = Sizes(dim=1280, heads=20, queries=16, depth=4, features=1664, phrase=768)
 
 
 def save_tiny_image_encoder(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     encoder = CLIPVisionModelWithProjection(
         CLIPVisionConfig(
-            hidden_size=FEATURES,
+            hidden_size=TINY.features,
             projection_dim=16,
             intermediate_size=37,
             num_attention_heads=4,
@@ -43,44 +54,48 @@ def save_tiny_image_encoder(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def adapter_state(unet: Any, seed: int = 0) -> dict[str, Any]:
+def adapter_state(
+    unet: Any, seed: int = 0, sizes: Sizes = TINY, dtype: torch.dtype = torch.float32
+) -> dict[str, Any]:
     """The three parts of ``ms_adapter.bin`` for ``unet``, random but well-scaled."""
     generator = torch.Generator().manual_seed(seed)
 
     def rand(*shape: int, scale: float = 0.3) -> torch.Tensor:
-        return torch.randn(*shape, generator=generator) * scale
+        return (torch.randn(*shape, generator=generator) * scale).to(dtype)
+
+    dim, queries = sizes.dim, sizes.queries
 
     cross = int(unet.config.cross_attention_dim)
-    grounding = PHRASE + FREQS * 8
+    grounding = sizes.phrase + sizes.freqs * 8
     proj: dict[str, torch.Tensor] = {
-        "grounding_latents": rand(1, QUERIES, DIM),
+        "grounding_latents": rand(1, queries, dim),
         "latent_proj.0.weight": rand(grounding * 2, grounding, scale=0.1),
         "latent_proj.0.bias": torch.zeros(grounding * 2),
-        "latent_proj.2.weight": rand(DIM * QUERIES, grounding * 2, scale=0.1),
-        "latent_proj.2.bias": torch.zeros(DIM * QUERIES),
-        "latent_norm.weight": torch.ones(DIM),
-        "latent_norm.bias": torch.zeros(DIM),
-        "proj_in.weight": rand(DIM, FEATURES),
-        "proj_in.bias": torch.zeros(DIM),
-        "attention_norm.weight": torch.ones(DIM),
-        "attention_norm.bias": torch.zeros(DIM),
-        "proj_out.weight": rand(cross, DIM),
+        "latent_proj.2.weight": rand(dim * queries, grounding * 2, scale=0.1),
+        "latent_proj.2.bias": torch.zeros(dim * queries),
+        "latent_norm.weight": torch.ones(dim),
+        "latent_norm.bias": torch.zeros(dim),
+        "proj_in.weight": rand(dim, sizes.features),
+        "proj_in.bias": torch.zeros(dim),
+        "attention_norm.weight": torch.ones(dim),
+        "attention_norm.bias": torch.zeros(dim),
+        "proj_out.weight": rand(cross, dim),
         "proj_out.bias": torch.zeros(cross),
         "norm_out.weight": torch.ones(cross),
         "norm_out.bias": torch.zeros(cross),
     }
-    for layer in range(DEPTH):
+    for layer in range(sizes.depth):
         attention, ff = f"layers.{layer}.0", f"layers.{layer}.1"
         for norm in ("norm1", "norm2"):
-            proj[f"{attention}.{norm}.weight"] = torch.ones(DIM)
-            proj[f"{attention}.{norm}.bias"] = torch.zeros(DIM)
-        proj[f"{attention}.to_q.weight"] = rand(DIM, DIM)
-        proj[f"{attention}.to_kv.weight"] = rand(DIM * 2, DIM)
-        proj[f"{attention}.to_out.weight"] = rand(DIM, DIM)
-        proj[f"{ff}.0.weight"] = torch.ones(DIM)
-        proj[f"{ff}.0.bias"] = torch.zeros(DIM)
-        proj[f"{ff}.1.weight"] = rand(DIM * 4, DIM)
-        proj[f"{ff}.3.weight"] = rand(DIM, DIM * 4)
+            proj[f"{attention}.{norm}.weight"] = torch.ones(dim)
+            proj[f"{attention}.{norm}.bias"] = torch.zeros(dim)
+        proj[f"{attention}.to_q.weight"] = rand(dim, dim)
+        proj[f"{attention}.to_kv.weight"] = rand(dim * 2, dim)
+        proj[f"{attention}.to_out.weight"] = rand(dim, dim)
+        proj[f"{ff}.0.weight"] = torch.ones(dim)
+        proj[f"{ff}.0.bias"] = torch.zeros(dim)
+        proj[f"{ff}.1.weight"] = rand(dim * 4, dim)
+        proj[f"{ff}.3.weight"] = rand(dim, dim * 4)
     processors: dict[str, torch.Tensor] = {}
     for index, name in enumerate(unet.attn_processors):  # every processor takes an index
         if name.endswith("attn1.processor"):
@@ -90,9 +105,9 @@ def adapter_state(unet: Any, seed: int = 0) -> dict[str, Any]:
         processors[f"{index}.to_k_ip.weight"] = rand(hidden, cross, scale=0.5)
         processors[f"{index}.to_v_ip.weight"] = rand(hidden, cross, scale=0.5)
     return {
-        "image_proj": proj,
+        "image_proj": {key: value.to(dtype) for key, value in proj.items()},
         "ms_adapter": processors,
-        "dummy_image_tokens": torch.nn.Parameter(rand(1, DUMMIES, cross)),
+        "dummy_image_tokens": torch.nn.Parameter(rand(1, sizes.dummies, cross)),
     }
 
 
