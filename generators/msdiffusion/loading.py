@@ -23,10 +23,11 @@ from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 from storyviz.errors import BackendError
 from storyviz.generators.diffusers.device import DTYPES
 from storyviz.generators.diffusers.loading import LoadKey, is_local, one_line, place, quiet
-from storyviz.generators.msdiffusion.options import NAME, Source
+from storyviz.generators.msdiffusion.options import NAME
 from storyviz.generators.msdiffusion.resampler import GroundedResampler, ResamplerShape
 from storyviz.generators.seed_models import masked_attention
 from storyviz.generators.seed_models.checkpoint import load_strict, part, read_state
+from storyviz.generators.seed_models.sources import Source
 
 
 @dataclass(frozen=True)

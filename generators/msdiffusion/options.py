@@ -8,13 +8,13 @@ transformers layout that its training used (``h94/IP-Adapter``'s ``sdxl_models/i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from storyviz.errors import BackendError
 from storyviz.generators.diffusers.options import Settings, choice, sampling_settings
 from storyviz.generators.diffusers.presets import Preset
+from storyviz.generators.seed_models.sources import Source, source_option
+from storyviz.generators.seed_models.subjects import OVERFLOWS
 from storyviz.registry import BackendSpec
 
 NAME = "msdiffusion"
@@ -25,7 +25,6 @@ DEFAULT_SCALE = 0.6  # the README's advice; 0.4 when a subject should shape the 
 DEFAULT_HEADS = 20  # the resampler's 20 x 64 split: no weight shows it
 DEFAULT_FOURIER_FREQS = 8  # the box embedding's frequencies: no weight shows the split either
 MAX_SUBJECTS = 4  # the most subjects the released adapter was trained with
-OVERFLOWS = ("largest", "error")
 REFERENCES = ("figure", "sheet")
 
 OPTIONS = frozenset(
@@ -50,24 +49,6 @@ OPTIONS = frozenset(
 
 
 @dataclass(frozen=True)
-class Source:
-    """A file or folder: local (``path``) or on the hub (``repo`` + the path inside it)."""
-
-    text: str
-
-    @property
-    def local(self) -> Path | None:
-        if self.text.startswith(("/", ".", "~")):
-            return Path(self.text).expanduser()
-        return None
-
-    def hub(self) -> tuple[str, str]:
-        """``(owner/repo, path inside it)`` of a hub source."""
-        parts = [part for part in self.text.split("/") if part]
-        return "/".join(parts[:2]), "/".join(parts[2:])
-
-
-@dataclass(frozen=True)
 class MSSettings:
     sampling: Settings
     adapter: Source
@@ -80,26 +61,6 @@ class MSSettings:
     reference: str  # "figure": the sheet's figure cut out onto black; "sheet": as drawn
 
 
-def _source(what: str, need_file: bool) -> Callable[[str], Source]:
-    def parse(text: str) -> Source:
-        source = Source(text.strip())
-        local = source.local
-        if local is not None:
-            if need_file and not local.is_file():
-                raise ValueError(f"no {what} file at {local}")
-            if not need_file and not local.is_dir():
-                raise ValueError(f"no {what} folder at {local}")
-            return source
-        repo, inner = source.hub()
-        if not inner and need_file:
-            raise ValueError(f"expected OWNER/REPO/FILE or a local file for the {what}")
-        if repo.count("/") != 1:
-            raise ValueError(f"expected OWNER/REPO[/PATH] or a local path for the {what}")
-        return source
-
-    return parse
-
-
 def parse_settings(spec: BackendSpec) -> MSSettings:
     spec.check_options(OPTIONS)
     if not spec.model:
@@ -108,9 +69,9 @@ def parse_settings(spec: BackendSpec) -> MSSettings:
             f"{NAME}:stabilityai/stable-diffusion-xl-base-1.0 or {NAME}:/path/to/sdxl"
         )
     sampling = sampling_settings(spec, PRESET, negative_default=True)
-    adapter = spec.option("adapter", _source("adapter", True), Source(DEFAULT_ADAPTER))
+    adapter = spec.option("adapter", source_option("adapter", True), Source(DEFAULT_ADAPTER))
     encoder = spec.option(
-        "image_encoder", _source("image encoder", False), Source(DEFAULT_IMAGE_ENCODER)
+        "image_encoder", source_option("image encoder", False), Source(DEFAULT_IMAGE_ENCODER)
     )
     return MSSettings(
         sampling=sampling,

@@ -12,11 +12,13 @@ at most four; past ``max_subjects`` either the largest boxes are drawn and the r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from storyviz.errors import BackendError
 from storyviz.generators.msdiffusion.options import NAME
-from storyviz.schemas import CharacterSheet, NormBox, RenderRequest
+from storyviz.generators.seed_models.subjects import Subject, Subjects
+from storyviz.generators.seed_models.subjects import panel_subjects as cast_subjects
+from storyviz.schemas import CharacterSheet, RenderRequest
+
+__all__ = ["PERSON_NOUNS", "Subject", "Subjects", "panel_subjects", "phrase_for"]
 
 PERSON_NOUNS = (
     "girl",
@@ -41,20 +43,6 @@ PERSON_NOUNS = (
 _WORD = re.compile(r"[a-z]+")
 
 
-@dataclass(frozen=True)
-class Subject:
-    character_id: str
-    reference: str  # path, as in the request
-    phrase: str
-    box: NormBox
-
-
-@dataclass(frozen=True)
-class Subjects:
-    drawn: list[Subject]
-    dropped: list[str]  # character ids left out past max_subjects
-
-
 def phrase_for(sheet: CharacterSheet | None) -> str:
     """The class phrase of a character (see the module docstring)."""
     if sheet is None:
@@ -70,34 +58,5 @@ def phrase_for(sheet: CharacterSheet | None) -> str:
 
 
 def panel_subjects(request: RenderRequest, limit: int, overflow: str) -> Subjects:
-    """The request's subjects, at most ``limit`` of them (``overflow`` says how)."""
-    if request.kind != "panel" or request.panel is None or not request.references:
-        return Subjects([], [])
-    sheets = {sheet.id: sheet for sheet in request.characters}
-    found = [
-        Subject(
-            m.character_id,
-            request.references[m.character_id],
-            phrase_for(sheets.get(m.character_id)),
-            m.box,
-        )
-        for m in request.panel.cast
-        if m.character_id in request.references
-    ]
-    if len(found) <= limit:
-        return Subjects(found, [])
-    if overflow == "error":
-        raise BackendError(
-            f"backend '{NAME}': panel {request.target_id} has {len(found)} characters with "
-            f"references, more than max_subjects={limit}; raise max_subjects or use "
-            "overflow=largest"
-        )
-    ranked = sorted(range(len(found)), key=lambda i: (-_area(found[i].box), i))
-    keep = sorted(ranked[:limit])
-    dropped = [found[i].character_id for i in sorted(ranked[limit:])]
-    return Subjects([found[i] for i in keep], dropped)
-
-
-def _area(box: NormBox) -> float:
-    x0, y0, x1, y1 = box
-    return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    """The request's subjects with their class phrases, at most ``limit`` of them."""
+    return cast_subjects(request, limit, overflow, NAME, phrase_for)
