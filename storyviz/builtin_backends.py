@@ -74,6 +74,16 @@ GENERATOR_MSDIFFUSION = BackendEntry(
     example="msdiffusion:stabilityai/stable-diffusion-xl-base-1.0"
     "?adapter=/models/ms_adapter.bin&image_encoder=/models/clip-vit-bigG-14",
 )
+GENERATOR_DIFFSENSEI = BackendEntry(
+    "storyviz.generators.diffsensei.backend:DiffSenseiGenerator",
+    "DiffSensei without its MLLM: manga-tuned SDXL, up to 4 characters from their reference "
+    "sheets in their boxes, the lettering's balloon regions left for text; ?ip_scale="
+    "&max_subjects=&overflow=largest|error&dialogs=&max_dialogs=&reference=figure|sheet&grey="
+    "&magi_mask=off|release&heads=&steps=&guidance=&size=&device=&dtype=&offload=&negative=",
+    extra="diffusers",
+    model="required",
+    example="diffsensei:jianzongwu/DiffSensei or diffsensei:/models/DiffSensei",
+)
 GENERATOR_OPENAI_IMAGE = BackendEntry(
     "storyviz.generators.openai_image:OpenAIImageGenerator",
     "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
@@ -159,6 +169,7 @@ BUILTINS: dict[Role, dict[str, BackendEntry]] = {
         "sketch": GENERATOR_SKETCH,
         "diffusers": GENERATOR_DIFFUSERS,
         "msdiffusion": GENERATOR_MSDIFFUSION,
+        "diffsensei": GENERATOR_DIFFSENSEI,
         "openai-image": GENERATOR_OPENAI_IMAGE,
         "gemini-image": GENERATOR_GEMINI_IMAGE,
     },
