@@ -1,6 +1,6 @@
 """Seconds per panel and peak GPU memory of the seed models at full size, storyviz vs bare.
 
-    python benchmarks/gpu_seed_models.py [--backend msdiffusion|all] [--steps 30]
+    python benchmarks/gpu_seed_models.py [--backend msdiffusion|diffsensei|all] [--steps 30]
                                          [--dtype float16] [--folder /tmp/seed-full]
                                          [--sizes 1024x1024,1536x640] [--repeat 2]
 

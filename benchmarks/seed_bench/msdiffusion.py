@@ -29,8 +29,8 @@ def build_tiny(folder: Path) -> str:
     return f"msdiffusion:{sdxl}?adapter={adapter}&image_encoder={encoder}"
 
 
-def build_full(folder: Path, dtype: torch.dtype) -> str:
-    """SDXL-base-1.0's and CLIP-G's released shapes, random weights, saved as they ship."""
+def full_sdxl() -> Any:
+    """SDXL-base-1.0 at its released sizes (UNet, VAE, both text encoders), random weights."""
     from diffusers import (
         AutoencoderKL,
         EulerDiscreteScheduler,
@@ -38,14 +38,7 @@ def build_full(folder: Path, dtype: torch.dtype) -> str:
         UNet2DConditionModel,
     )
     from tiny_diffusers import tiny_tokenizer
-    from tiny_msdiffusion import RELEASED, adapter_state
-    from transformers import (
-        CLIPTextConfig,
-        CLIPTextModel,
-        CLIPTextModelWithProjection,
-        CLIPVisionConfig,
-        CLIPVisionModelWithProjection,
-    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -86,7 +79,7 @@ def build_full(folder: Path, dtype: torch.dtype) -> str:
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
         steps_offset=1, timestep_spacing="leading",
     )  # fmt: skip
-    pipe = StableDiffusionXLPipeline(
+    return StableDiffusionXLPipeline(
         unet=unet,
         vae=vae,
         text_encoder=CLIPTextModel(clip_l),
@@ -95,6 +88,15 @@ def build_full(folder: Path, dtype: torch.dtype) -> str:
         tokenizer_2=tiny_tokenizer(),
         scheduler=scheduler,
     )
+
+
+def build_full(folder: Path, dtype: torch.dtype) -> str:
+    """SDXL-base-1.0's and CLIP-G's released shapes, random weights, saved as they ship."""
+    from tiny_msdiffusion import RELEASED, adapter_state
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    pipe = full_sdxl()
+    unet = pipe.unet
     pipe.to(dtype=dtype).save_pretrained(folder / "sdxl")
     encoder = CLIPVisionModelWithProjection(
         CLIPVisionConfig(
