@@ -22,7 +22,7 @@ from storyviz.agents.state import PipelineState, View, merge_versions
 from storyviz.consistency import consistency_index, flagged_panels
 from storyviz.masks import box_mask
 from storyviz.metering import llm_costs
-from storyviz.protocols import AuditItem, Auditor, unsupported_repairs
+from storyviz.protocols import AuditItem, Auditor, RenderResult, unsupported_repairs
 from storyviz.run_store import AUDIT_FILE, PLAN_FILE, REPORT_FILE, Run, drawing_path
 from storyviz.schemas import (
     AuditLog,
@@ -84,6 +84,7 @@ def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             result = ctx.generator.render(request)
         seed = result.seed_used(request.seed)  # a broken output may have been reseeded
         references[sheet.id] = ctx.run.save_drawing(request, result.image, {"seed": seed})
+        _render_warnings(ctx.run, "references", request, result)
         ctx.run.emit(
             "reference",
             "references",
@@ -127,6 +128,7 @@ def render_panel(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     )
     record = version.model_dump(mode="json")
     ctx.run.save_drawing(request, result.image, record)
+    _render_warnings(ctx.run, step, request, result)
     ctx.run.emit(
         event,
         step,
@@ -150,6 +152,19 @@ def _recovered(run: Run, step: str, request: RenderRequest) -> None:
         version=request.version if request.kind == "panel" else None,
         detail={"kind": request.kind, "target": request.target_id, "path": drawing_path(request)},
     )
+
+
+def _render_warnings(run: Run, step: str, request: RenderRequest, result: RenderResult) -> None:
+    """What the renderer could not honour, as warning events (the CLI prints them)."""
+    panel = request.kind == "panel"
+    for warning in result.warnings:
+        run.emit(
+            "warning",
+            step,
+            panel_id=request.target_id if panel else None,
+            version=request.version if panel else None,
+            detail={"message": warning, "kind": request.kind, "target": request.target_id},
+        )
 
 
 def audit_panels(state: PipelineState, runtime: Ctx) -> dict[str, Any]:

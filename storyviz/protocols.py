@@ -46,7 +46,9 @@ class RenderResult:
 
     The typed fields are what the graph reads: ``seed`` is the seed the image was made with
     (None: the requested one; a broken output may have been reseeded), ``task`` what was run,
-    ``strength`` how much of an init image was repainted, ``reseeds`` the seeds given up on.
+    ``strength`` how much of an init image was repainted, ``reseeds`` the seeds given up on,
+    ``warnings`` what the renderer could not honour (a prompt cut to the model's text window)
+    in one line each: the run emits them as ``warning`` events a person sees.
     ``info`` is the provenance record the backend writes into the panel version's parameters
     (model, device, tokens, ...), in its own key order. Where it names ``seed``, ``task``,
     ``strength`` or ``reseeded`` it must agree with the typed field; a renderer that fills only
@@ -59,6 +61,7 @@ class RenderResult:
     task: RenderTask | None = None
     strength: float | None = None
     reseeds: tuple[Reseed, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         typed = {

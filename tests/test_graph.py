@@ -507,3 +507,37 @@ def test_a_repair_the_generator_cannot_draw_is_replaced_by_one_it_can(tmp_path: 
     versions = audit["versions"]["p02"]
     assert versions[1]["seed"] == versions[0]["seed"]  # a reprompt keeps the composition
     assert ("panel", "p02", 3) in generator.calls
+
+
+class WarningGenerator(ScriptedGenerator):
+    """A renderer that could not honour part of a request (a prompt cut to its text window)."""
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        drawn = super().render(request)
+        said = (f"{request.kind} {request.target_id}: the prompt was cut",)
+        return RenderResult(drawn.image, info=drawn.info, warnings=said)
+
+
+def test_what_a_renderer_could_not_honour_becomes_warning_events(tmp_path: Path) -> None:
+    backends = Backends(
+        planner=ScriptedPlanner(),
+        generator=WarningGenerator(),
+        auditor=ScriptedAuditor({}),
+        repairer=RuleRepairer(parse_backend("offline")),
+    )
+    settings = load_settings(runs_dir=tmp_path / "runs")
+    result = start_run(settings, StoryRequest(story="Mia walks."), backends=backends)
+    events = [
+        json.loads(line) for line in (result.run_dir / "events.jsonl").read_text().splitlines()
+    ]
+    warnings = [e for e in events if e["event"] == "warning"]
+    said = sorted((e["step"], e.get("panel_id") or "", e["detail"]["target"]) for e in warnings)
+    assert said == [
+        ("references", "", "mia"),
+        ("render", "p01", "p01"),
+        ("render", "p02", "p02"),
+        ("render", "p03", "p03"),
+    ]
+    first = next(e for e in warnings if e.get("panel_id") == "p01")
+    assert first["detail"]["message"] == "panel p01: the prompt was cut"
+    assert first["version"] == 1
