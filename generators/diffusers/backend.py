@@ -14,6 +14,7 @@ ModuleNotFoundError naming the package, which the registry turns into the pip ex
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ import transformers  # noqa: F401  (absent -> ModuleNotFoundError now, not a con
 from PIL import Image
 
 from storyviz.errors import BackendError
+from storyviz.generators.diffusers import long_prompts, prompts
 from storyviz.generators.diffusers.device import choose_device, choose_dtype
 from storyviz.generators.diffusers.identity import AdapterCall, adapter_call
 from storyviz.generators.diffusers.loading import Loaded, LoadKey, load
@@ -145,6 +147,7 @@ class DiffusersGenerator:
         # these weights shares: encoding takes turns with renders, like the pipeline calls do.
         with self.loaded.render_lock:
             call.update(self._prompt_arguments(pipe, request.prompt, negative, guidance))
+            reading, warnings = _prompt_reading(pipe, request, negative, call)
             conditioning = self._condition(pipe, request, negative, guidance, call, width, height)
         if task != "img2img":  # img2img takes its size from the init image
             call.update(width=width, height=height)
@@ -181,6 +184,7 @@ class DiffusersGenerator:
         }
         if strength is not None:
             info["strength"] = strength
+        info.update(reading)
         info.update(conditioning.info)
         return RenderResult(
             image,
@@ -190,6 +194,7 @@ class DiffusersGenerator:
             task=task,
             strength=strength,
             reseeds=reseeded,
+            warnings=warnings,
         )
 
     # -- what to run ---------------------------------------------------------------------------
@@ -231,10 +236,16 @@ class DiffusersGenerator:
         self, pipe: Any, prompt: str, negative: str | None, guidance: float
     ) -> dict[str, Any]:
         """Cached embeddings where the pipeline family allows it (see ``prompts``),
-        else the text; encoded once per request, not once per reseed."""
+        else the text; encoded once per request, not once per reseed. Prompts past the CLIP
+        window are always sent as embeddings: as text, the pipeline would cut them."""
         if self.cache_prompts:
             with torch.inference_mode():
                 embeds = self.loaded.prompts.embeds(pipe, prompt, negative, guidance)
+            if embeds is not None:
+                return embeds
+        elif prompts.needs_embeds(pipe, prompt, negative):
+            with torch.inference_mode():
+                embeds = prompts.encode(pipe, prompt, negative, guidance)
             if embeds is not None:
                 return embeds
         text: dict[str, Any] = {"prompt": prompt}
@@ -263,11 +274,12 @@ class DiffusersGenerator:
             ]
         if any(block is None for block in blocks):
             return None
-        tokens = int(call["prompt_embeds"].shape[1])
-        call.update(regional_embeds(call, [b for b in blocks if b is not None]))
+        found = [b for b in blocks if b is not None]
+        lengths = [int(b["prompt_embeds"].shape[1]) for b in (call, *found)]
+        call.update(regional_embeds(call, found))
         scale = int(getattr(pipe, "vae_scale_factor", 8))
         latent = (height // scale, width // scale)
-        return RegionalAttnProcessor([r.box for r in regions], tokens, latent)
+        return RegionalAttnProcessor([r.box for r in regions], lengths, latent)
 
     # -- running it ----------------------------------------------------------------------------
     def _render_checked(
@@ -353,6 +365,53 @@ def _shared_unet(
         return
     with regional_attention(pipe.unet, regional):
         yield
+
+
+def _prompt_reading(
+    pipe: Any, request: RenderRequest, negative: str | None, call: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """How long the prompts were in the model's own tokens, and a warning for each one the
+    model could not read in full. SD/SDXL prompts past 77 tokens went in as windows
+    (``long_prompts``), so only pipelines taking text (FLUX's T5 reads ``max_sequence_length``;
+    its CLIP encoder only gives a pooled summary, cut at 77 by design) can drop words."""
+    readers = long_prompts.tokenizers(pipe)
+    if not readers:
+        return {}, ()
+    windowed = "prompt_embeds" in call
+    if prompts.family(pipe) is None:
+        readers = readers[-1:]
+    limit = _sequence_limit(pipe)
+    info: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key, what, text in (
+        ("prompt_tokens", "prompt", request.prompt),
+        ("negative_prompt_tokens", "negative prompt", negative),
+    ):
+        if not text:
+            continue
+        counted = long_prompts.count(pipe, text, readers)
+        if limit is not None and not windowed:
+            counted = long_prompts.TokenCount(counted.tokens, min(counted.budget, limit - 1))
+        info[key] = counted.record() | {"encoding": "windows" if windowed else "text"}
+        if windowed or counted.fits:
+            continue
+        dropped = long_prompts.cut_text(readers[-1], text, counted.budget)
+        shown = dropped if len(dropped) <= 80 else dropped[:77] + "..."
+        warnings.append(
+            f"{request.kind} {request.target_id}: the {what} is {counted.tokens} tokens and "
+            f'{type(pipe).__name__} reads {counted.budget}; it never saw "{shown}"'
+        )
+    return info, tuple(warnings)
+
+
+def _sequence_limit(pipe: Any) -> int | None:
+    """The ``max_sequence_length`` a text-taking pipeline tokenizes to by default (FLUX: 512)."""
+    try:
+        parameter = inspect.signature(pipe.__call__).parameters.get("max_sequence_length")
+    except (TypeError, ValueError):
+        return None
+    default = getattr(parameter, "default", None)
+    return default if isinstance(default, int) else None
 
 
 def _unit(strength: float, name: str) -> float:

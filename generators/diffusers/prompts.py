@@ -11,6 +11,8 @@ prompts: their encoders differ, and a wrong guess would change pixels.
 
 The pipeline's own call does exactly what ``encode_prompt`` here does (same arguments, no LoRA
 scale, no clip skip), so the pixels are the same with and without the cache; the tests check it.
+Prompts longer than the CLIP window are encoded in full by ``long_prompts`` instead, cache or
+not: the pipelines themselves would cut them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from diffusers import (
     StableDiffusionXLInpaintPipeline,
     StableDiffusionXLPipeline,
 )
+
+from storyviz.generators.diffusers import long_prompts
 
 SIZE = 64  # a 6-page comic has a few dozen distinct prompts; SDXL entries are ~0.6 MB each in fp16
 
@@ -87,7 +91,8 @@ class PromptCache:
             if found is not None:
                 self._entries.move_to_end(key)
                 return dict(found)
-        found = _encode(pipe, kind, prompt, negative, cfg, device)
+        found = encode(pipe, prompt, negative, guidance)
+        assert found is not None  # family(pipe) is known
         with self._lock:
             self.encodes += 1
             self._entries[key] = found
@@ -95,6 +100,27 @@ class PromptCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return dict(found)
+
+
+def needs_embeds(pipe: Any, prompt: str, negative: str | None) -> bool:
+    """Whether passing the text would have the pipeline cut it: SD/SDXL with a prompt or
+    negative past the CLIP window."""
+    if family(pipe) is None:
+        return False
+    return any(not long_prompts.count(pipe, t).fits for t in (prompt, negative) if t)
+
+
+def encode(pipe: Any, prompt: str, negative: str | None, guidance: float) -> dict[str, Any] | None:
+    """Uncached embeddings (see ``PromptCache.embeds``): the stock encoder for prompts that fit,
+    windows for longer ones; None for pipelines that take text."""
+    kind = family(pipe)
+    if kind is None:
+        return None
+    cfg = guidance > 1.0
+    device = pipe._execution_device
+    if needs_embeds(pipe, prompt, negative):
+        return long_prompts.encode(pipe, kind, prompt, negative, cfg, device)
+    return _encode(pipe, kind, prompt, negative, cfg, device)
 
 
 def _encode(

@@ -42,17 +42,21 @@ class RegionalAttnProcessor:
     """Scaled-dot-product attention with region masks on cross-attention.
 
     ``boxes[i]`` gates token block ``i + 1`` of the text sequence (block 0, the panel prompt,
-    is open everywhere); ``block`` is the number of tokens per block and ``latent`` the
-    latent size (height, width) from which each layer's grid is derived."""
+    is open everywhere); ``blocks`` are the blocks' lengths in tokens (77 each, or a multiple
+    of 77 for a prompt encoded in windows) and ``latent`` the latent size (height, width) from
+    which each layer's grid is derived."""
 
     def __init__(
         self,
         boxes: Sequence[tuple[float, float, float, float]],
-        block: int,
+        blocks: Sequence[int],
         latent: tuple[int, int],
     ) -> None:
+        if len(blocks) != len(boxes) + 1:
+            raise ValueError(f"{len(boxes)} boxes need {len(boxes) + 1} token blocks")
         self.boxes = list(boxes)
-        self.block = block
+        self.blocks = list(blocks)
+        self.starts = [sum(self.blocks[:i]) for i in range(len(self.blocks) + 1)]
         self.latent = latent
         self.inner = AttnProcessor2_0()
         self._bias: dict[tuple[int, int, Any, Any], torch.Tensor] = {}
@@ -73,7 +77,7 @@ class RegionalAttnProcessor:
                 else hidden_states.shape[1]
             )
             tokens = encoder_hidden_states.shape[1]
-            if tokens == self.block * (len(self.boxes) + 1):
+            if tokens == self.starts[-1]:
                 bias = self.bias(pixels, tokens, hidden_states.dtype, hidden_states.device)
                 attention_mask = bias.expand(hidden_states.shape[0], -1, -1)
         return self.inner(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
@@ -83,10 +87,11 @@ class RegionalAttnProcessor:
         if key not in self._bias:
             height, width = layer_grid(self.latent, pixels)
             allowed = torch.zeros(height, width, tokens, dtype=torch.bool)
-            allowed[:, :, : self.block] = True
+            allowed[:, :, : self.starts[1]] = True
             for index, box in enumerate(self.boxes, start=1):
                 x0, y0, x1, y1 = pixels_nearest(box, width, height)
-                allowed[y0:y1, x0:x1, index * self.block : (index + 1) * self.block] = True
+                start, end = self.starts[index], self.starts[index + 1]
+                allowed[y0:y1, x0:x1, start:end] = True
             bias = torch.zeros(height * width, tokens, dtype=dtype)
             bias.masked_fill_(~allowed.reshape(height * width, tokens), float("-inf"))
             self._bias[key] = bias.unsqueeze(0).to(device)
