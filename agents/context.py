@@ -15,7 +15,7 @@ from typing import Any
 
 from storyviz import registry
 from storyviz.agents.render_requests import prompt_hashes
-from storyviz.protocols import Auditor, Generator, Planner, Repairer
+from storyviz.protocols import Auditor, Generator, Planner, Repairer, prompt_format
 from storyviz.run_store import Run
 
 
@@ -25,6 +25,13 @@ class Backends:
     generator: Generator
     auditor: Auditor
     repairer: Repairer
+
+    def __post_init__(self) -> None:
+        """A planner that writes panel prompts (``bind_prompt_format``) learns the generator's
+        wishes here, once the pair is known: in runs, resumes and chat sessions alike."""
+        bind = getattr(self.planner, "bind_prompt_format", None)
+        if callable(bind):
+            bind(prompt_format(self.generator))
 
     def by_role(self) -> dict[str, Any]:
         return {

@@ -1,21 +1,23 @@
 """Turning a plan into what a generator is asked to draw.
 
-Prompts come from the templates in ``prompts/``; sizes come from each panel's page slot, so a
-panel is rendered at the aspect its page gives it; seeds come from the run seed and the panel id,
-so an interrupted run draws the same pictures when resumed.
+Prompts come from the templates in ``prompts/``, or from a prompt writer that fitted a panel's
+prompt to the generator and stored it in the plan as ``image_prompt``; sizes come from each
+panel's page slot, so a panel is rendered at the aspect its page gives it; seeds come from the
+run seed and the panel id, so an interrupted run draws the same pictures when resumed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from storyviz import layouts
 from storyviz.compose import panel_text_regions
 from storyviz.prompts import load
-from storyviz.schemas import CharacterSheet, RegionPrompt, RenderRequest, StoryPlan
+from storyviz.schemas import CharacterSheet, PanelSpec, RegionPrompt, RenderRequest, StoryPlan
 from storyviz.seeding import stable_seed
 
-PROMPT_FILES = ("panel.j2", "reference.j2", "region.j2", "negative.txt")
+PROMPT_FILES = ("panel.j2", "panel_written.j2", "reference.j2", "region.j2", "negative.txt")
 
 
 def prompt_hashes() -> dict[str, str]:
@@ -59,9 +61,7 @@ def panel_request(
         kind="panel",
         target_id=panel_id,
         version=version,
-        prompt=load("panel.j2").render(
-            style=plan.style, panel=panel, cast=cast, emphasis=list(emphasis)
-        ),
+        prompt=panel_prompt(plan, panel, cast, emphasis),
         negative_prompt=load("negative.txt").render(),
         width=width,
         height=height,
@@ -80,6 +80,17 @@ def panel_request(
         references={cid: path for cid, path in references.items() if cid in sheets},
         emphasis=list(emphasis),
         text_regions=panel_text_regions(plan, panel_id, (width, height)),
+    )
+
+
+def panel_prompt(
+    plan: StoryPlan, panel: PanelSpec, cast: Sequence[Mapping[str, Any]], emphasis: Sequence[str]
+) -> str:
+    """The prompt a prompt writer fitted to the generator, else the template's."""
+    if panel.image_prompt and panel.image_prompt.strip():
+        return load("panel_written.j2").render(written=panel.image_prompt, emphasis=list(emphasis))
+    return load("panel.j2").render(
+        style=plan.style, panel=panel, cast=list(cast), emphasis=list(emphasis)
     )
 
 

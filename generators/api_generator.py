@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from PIL import Image
 
 from storyviz.metering import CallMeter
-from storyviz.protocols import RenderResult
+from storyviz.protocols import PromptFormat, RenderResult
 from storyviz.providers.calls import CallRecord, MeterBinding, metered_call
 from storyviz.schemas import RenderRequest
 
@@ -46,6 +46,11 @@ class ApiImageGenerator:
 
     def prompt_names(self) -> list[str]:
         return [api.PROMPT]
+
+    def prompt_format(self) -> PromptFormat:
+        """Image APIs read instructions in sentences; their text limits are in characters, far
+        beyond a panel's prompt, so no token budget is given."""
+        return PromptFormat("sentences", f"{self.renderer} ({self.model})")
 
     def _references(self, request: RenderRequest, limit: int) -> list[Reference]:
         """The cast's sheets, at most `limit`, for a panel only: a reference sheet is what the

@@ -83,6 +83,15 @@ def grown(box: Box, margin: float) -> Box:
     return (x0 - dx, y0 - dy, x1 + dx, y1 + dy)
 
 
+def place_in_panel(box: Box) -> str:
+    """Where a box sits, in words a prompt can use: "bottom left", "right", "centre"."""
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    horizontal = "left" if cx < 0.36 else "right" if cx > 0.64 else ""
+    vertical = "top" if cy < 0.36 else "bottom" if cy > 0.64 else ""
+    return " ".join(w for w in (vertical, horizontal) if w) or "centre"
+
+
 def area(box: Box) -> float:
     """Width times height (negative for an inverted box: callers pass real boxes)."""
     x0, y0, x1, y1 = box

@@ -6,7 +6,7 @@ registry, so a diffusers pipeline and the sketch renderer are interchangeable to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args, runtime_checkable
@@ -131,6 +131,34 @@ def unsupported_repairs(generator: object) -> Mapping[str, str]:
     if not isinstance(declared, Mapping):
         return {}
     return {str(k): str(v) for k, v in declared.items()}
+
+
+PromptStyle = Literal["tags", "sentences"]
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How a generator wants its panel prompts written, for a prompt writer (LLMGA's role).
+
+    ``style``: comma-separated tags (SD-family CLIP encoders) or plain sentences (FLUX's T5, image
+    APIs); ``budget``: the most tokens one text window of the model reads, None when unknown;
+    ``count``: the loaded model's own token counter, so a written prompt can be checked against
+    the budget; ``model``: what draws, named in the writer's instructions."""
+
+    style: PromptStyle
+    model: str
+    budget: int | None = None
+    count: Callable[[str], int] | None = None
+
+
+def prompt_format(generator: object) -> PromptFormat | None:
+    """``generator``'s optional ``prompt_format()``, or None: it draws from the plan itself (the
+    sketch renderer) or does not say, and panel prompts keep the template."""
+    declared = getattr(generator, "prompt_format", None)
+    if not callable(declared):
+        return None
+    found = declared()
+    return found if isinstance(found, PromptFormat) else None
 
 
 @runtime_checkable

@@ -160,6 +160,11 @@ class PanelSpec(Model):
     cast: list[CastMember] = Field(default_factory=list)
     caption: str | None = None
     dialogue: list[DialogueLine] = Field(default_factory=list)
+    image_prompt: str | None = Field(
+        None,
+        description="the generation prompt a prompt writer fitted to the generator; "
+        "None: the template (prompts/panel.j2) writes it",
+    )
 
 
 class PageSpec(Model):

@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from storyviz.evaluators.vlm.batches import Batch
-from storyviz.geometry import Box
+from storyviz.geometry import Box, place_in_panel
 from storyviz.prompts import load
 from storyviz.providers.base import ChatMessage, ImagePart
 from storyviz.schemas import CharacterSheet
@@ -55,10 +55,8 @@ def read_image(path: Path, label: str) -> ImagePart:
 def describe_box(box: Box) -> str:
     """'large, bottom left of the panel (37% wide, 70% tall), box [0.08, 0.25, 0.45, 0.95]'."""
     x0, y0, x1, y1 = box
-    cx, cy, width, height = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    horizontal = "left" if cx < 0.36 else "right" if cx > 0.64 else ""
-    vertical = "top" if cy < 0.36 else "bottom" if cy > 0.64 else ""
-    place = " ".join(w for w in (vertical, horizontal) if w) or "centre"
+    width, height = x1 - x0, y1 - y0
+    place = place_in_panel(box)
     area = width * height
     size = "large" if area > 0.3 else "medium" if area > 0.08 else "small"
     numbers = ", ".join(f"{v:.2f}" for v in box)

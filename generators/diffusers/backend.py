@@ -43,7 +43,7 @@ from storyviz.generators.diffusers.regions import (
     usable_regions,
 )
 from storyviz.masks import keep_outside
-from storyviz.protocols import RenderResult, RenderTask, Reseed
+from storyviz.protocols import PromptFormat, RenderResult, RenderTask, Reseed
 from storyviz.registry import BackendSpec
 from storyviz.schemas import RenderRequest
 from storyviz.seeding import stable_seed
@@ -131,6 +131,33 @@ class DiffusersGenerator:
     @property
     def text2img(self) -> Any:
         return self.loaded.text2img
+
+    def prompt_format(self) -> PromptFormat:
+        """Tags within one CLIP window for SD/SDXL (longer prompts are read in windows, but
+        attention thins out over them); sentences within the T5 window for FLUX and other
+        pipelines that take text; counted with the loaded tokenizers."""
+        pipe = self.text2img
+        kind = prompts.family(pipe)
+        readers = long_prompts.tokenizers(pipe)
+        if kind is not None:
+            model = "SDXL (two CLIP text encoders)" if kind == "sdxl" else "Stable Diffusion"
+            return PromptFormat(
+                "tags",
+                f"{model}, {self.settings.preset.name}",
+                budget=long_prompts.count(pipe, "", readers).budget,
+                count=lambda text: long_prompts.count(pipe, text, readers).tokens,
+            )
+        readers = readers[-1:]  # FLUX: the T5 tokenizer carries the text
+        if not readers:
+            return PromptFormat("sentences", type(pipe).__name__)
+        limit = _sequence_limit(pipe)
+        budget = long_prompts.count(pipe, "", readers).budget
+        return PromptFormat(
+            "sentences",
+            f"{type(pipe).__name__}, {self.settings.preset.name}",
+            budget=min(budget, limit - 1) if limit is not None else budget,
+            count=lambda text: long_prompts.count(pipe, text, readers).tokens,
+        )
 
     def render(self, request: RenderRequest) -> RenderResult:
         started = time.perf_counter()

@@ -87,6 +87,20 @@ def diff_plans(old: StoryPlan, new: StoryPlan) -> PlanEdit:
     )
 
 
+def clear_written_prompts(edit: PlanEdit) -> PlanEdit:
+    """The edit with the written prompts (``image_prompt``) of its changed panels dropped: they
+    describe what the panel showed before. The template then writes them, unless a prompt
+    writer writes them again."""
+    changed = set(edit.changed_panels)
+    if not any(p.image_prompt for p in edit.plan.panels if p.id in changed):
+        return edit
+    panels = [
+        p.model_copy(update={"image_prompt": None}) if p.id in changed else p
+        for p in edit.plan.panels
+    ]
+    return edit.model_copy(update={"plan": edit.plan.model_copy(update={"panels": panels})})
+
+
 def answer_from_plan(plan: StoryPlan) -> EditPlanAnswer:
     """The plan in the form the model answers in, ids included, so it can copy what it keeps."""
     names = {c.id: c.name for c in plan.characters}
@@ -113,7 +127,7 @@ def plan_from_edit(
     by_name = {name_key(s.name): s.id for s in sheets}
     ids = _panel_ids(old, answer.panels)
     panels = [
-        panel_from_answer(panel, panel_id=pid, ids=by_name)
+        _kept_prompt(old, panel_from_answer(panel, panel_id=pid, ids=by_name))
         for panel, pid in zip(answer.panels, ids, strict=True)
     ]
     if len(panels) == len(old.panels):
@@ -130,6 +144,17 @@ def plan_from_edit(
         panels=panels,
         pages=pages_for(panels, sizes),
     )
+
+
+def _kept_prompt(old: StoryPlan, panel: PanelSpec) -> PanelSpec:
+    """A kept panel the answer left as it was keeps its written prompt (the model answers
+    without prompts)."""
+    before = next((p for p in old.panels if p.id == panel.id), None)
+    if before is None or before.image_prompt is None:
+        return panel
+    if panel == before.model_copy(update={"image_prompt": None}):
+        return before
+    return panel
 
 
 def _sheets(

@@ -31,7 +31,7 @@ from storyviz.agents.planner.edit.ops import (
     StyleChange,
     narration_of,
 )
-from storyviz.agents.planner.edit.plans import PlanEdit, diff_plans
+from storyviz.agents.planner.edit.plans import PlanEdit, clear_written_prompts, diff_plans
 from storyviz.agents.planner.edit.refs import (
     REF,
     characters_named,
@@ -113,7 +113,7 @@ def edit_by_rules(plan: StoryPlan, instruction: str, *, per_page: int) -> PlanEd
         edit = read_edit(new, clause)
         new, sentence = edit.apply(new, per_page)
         said.append(sentence)
-    diff = diff_plans(plan, new)
+    diff = clear_written_prompts(diff_plans(plan, new))
     return diff.model_copy(update={"summary": f"{'; '.join(said)} [{diff.summary}]"})
 
 

@@ -23,9 +23,11 @@ from pydantic import BaseModel
 from storyviz.agents.planner.edit.plans import (
     PlanEdit,
     answer_from_plan,
+    clear_written_prompts,
     diff_plans,
     plan_from_edit,
 )
+from storyviz.agents.planner.llm import prompt_writer
 from storyviz.agents.planner.llm.convert import plan_from_answer
 from storyviz.agents.planner.llm.retry import RETRY_PROMPT, ask_until_valid
 from storyviz.agents.planner.llm.schema import (
@@ -47,6 +49,7 @@ from storyviz.errors import InputError
 from storyviz.layouts import MAX_PANELS_PER_PAGE
 from storyviz.metering import CallMeter
 from storyviz.prompts import load
+from storyviz.protocols import PromptFormat
 from storyviz.providers.base import ChatMessage, ChatModel
 from storyviz.schemas import MAX_PANELS, Shot, StoryPlan, StoryRequest
 
@@ -69,6 +72,7 @@ class LLMPlanner:
         two_step: bool = True,
         max_retries: int = 2,
         per_page: int = 4,
+        write_prompts: bool = False,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
@@ -81,17 +85,47 @@ class LLMPlanner:
         self.two_step = two_step
         self.max_retries = max_retries
         self.per_page = per_page
+        self.write_prompts = write_prompts
+        self.prompt_format: PromptFormat | None = None  # the generator's, bound by the runner
 
     def bind_meter(self, meter: CallMeter, role: str) -> None:
         """Every planning call counts against the run's meter (the runner binds it)."""
         self.chat.bind_meter(meter, role)
 
+    def bind_prompt_format(self, form: PromptFormat | None) -> None:
+        """The generator's wishes for its prompts (``protocols.prompt_format``): with
+        ``write_prompts`` on, each panel's prompt is written to them; None keeps the template."""
+        self.prompt_format = form
+
+    @property
+    def writes_prompts(self) -> bool:
+        return self.write_prompts and self.prompt_format is not None
+
     def prompt_names(self) -> list[str]:
         """The prompt files this planner renders, for the manifest's prompt hashes."""
         steps = [CHARACTERS_PROMPT, PANELS_PROMPT] if self.two_step else [SINGLE_PROMPT]
-        return [SYSTEM_PROMPT, *steps, EDIT_PROMPT, RETRY_PROMPT]
+        names = [SYSTEM_PROMPT, *steps, EDIT_PROMPT, RETRY_PROMPT]
+        if self.writes_prompts:
+            names += [prompt_writer.SYSTEM_PROMPT, prompt_writer.WRITER_PROMPT]
+        return names
 
     def plan(self, request: StoryRequest) -> StoryPlan:
+        return self._with_prompts(self._plan(request), None)
+
+    def _with_prompts(self, plan: StoryPlan, panel_ids: list[str] | None) -> StoryPlan:
+        """``plan`` with the prompts of ``panel_ids`` (None: all) written, when this planner
+        writes prompts; unchanged otherwise."""
+        if not self.writes_prompts:
+            return plan
+        assert self.prompt_format is not None
+        ids = [p.id for p in plan.panels] if panel_ids is None else panel_ids
+        if not ids:
+            return plan
+        return prompt_writer.write_prompts(
+            self.chat, plan, ids, self.prompt_format, max_retries=self.max_retries
+        )
+
+    def _plan(self, request: StoryRequest) -> StoryPlan:
         values = _request_values(request)
         if not self.two_step:
             answer = self._ask(
@@ -149,7 +183,11 @@ class LLMPlanner:
             ),
             what="revised plan",
         )
-        edit = diff_plans(plan, plan_from_edit(plan, answer, per_page=self.per_page, seed=seed))
+        revised = plan_from_edit(plan, answer, per_page=self.per_page, seed=seed)
+        edit = clear_written_prompts(diff_plans(plan, revised))
+        if self.writes_prompts:  # the panels to redraw get prompts for what they now show
+            rewritten = self._with_prompts(edit.plan, [*edit.changed_panels, *edit.added])
+            edit = edit.model_copy(update={"plan": rewritten})
         said = " ".join(answer.summary.split())
         summary = f"{said} ({edit.summary})" if said else edit.summary
         return edit.model_copy(update={"summary": summary})

@@ -34,9 +34,12 @@ def ask_until_valid(
     check: Callable[[T], list[str]],
     max_retries: int,
     what: str = "answer",
+    last_check: Callable[[T], list[str]] | None = None,
 ) -> T:
     """The first answer `check` finds no problem with, after at most `max_retries` re-asks.
 
+    ``last_check``, when given, judges the last attempt instead of `check`: problems worth a
+    re-ask but not worth failing over (a prompt a few tokens over its budget) are left out of it.
     Raises ModelOutputError naming what stayed wrong in "the planner's {what}"; RefusalError,
     ProviderError and BudgetExceededError from the client propagate unchanged.
     """
@@ -50,7 +53,8 @@ def ask_until_valid(
         except ModelOutputError as exc:
             raw, problems = exc.raw, _one_line_each(exc.problems or [str(exc)])
         else:
-            raw, problems = result.raw, check(result.value)
+            judge = last_check if last_check is not None and attempt + 1 == attempts else check
+            raw, problems = result.raw, judge(result.value)
             if not problems:
                 return result.value
         if attempt + 1 < attempts:

@@ -149,3 +149,14 @@ class EditPlanAnswer(Answer):
     style: str = Field("", description="the drawing style")
     characters: list[EditCharacterAnswer] = Field(default_factory=list)
     panels: list[EditPanelAnswer] = Field(default_factory=list)
+
+
+class PanelPromptAnswer(Answer):
+    panel: str = Field(description="the panel's id, exactly as given")
+    prompt: str = Field(description="the generation prompt for that panel, in the asked style")
+
+
+class PanelPromptsAnswer(Answer):
+    """A prompt writer's answer: one generation prompt per panel asked for."""
+
+    prompts: list[PanelPromptAnswer] = Field(default_factory=list)
