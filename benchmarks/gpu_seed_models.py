@@ -1,10 +1,11 @@
 """Seconds per panel and peak GPU memory of the seed models at full size, storyviz vs bare.
 
-    python benchmarks/gpu_seed_models.py [--backend msdiffusion|diffsensei|all] [--steps 30]
+    python benchmarks/gpu_seed_models.py [--backend msdiffusion|diffsensei|dsd|all] [--steps 30]
                                          [--dtype float16] [--folder /tmp/seed-full]
                                          [--sizes 1024x1024,1536x640] [--repeat 2]
 
-Needs a CUDA GPU (about 24 GB for either model in fp16) and about 12 GB of disk per model; no
+Needs a CUDA GPU (about 24 GB for MS-Diffusion or DiffSensei in fp16, about 36 GB for DSD in
+bf16, its default here, without offload) and disk (about 12 GB per SDXL model, 34 GB for DSD); no
 download: each model is written with random weights at its released sizes, from the released
 configs, in the released file layout (``benchmarks/seed_bench/<backend>.py``, ``build_full``),
 then loaded through the public backend string as a user's checkpoint would be. Random weights
@@ -125,7 +126,9 @@ def main() -> int:
     )
     parser.add_argument("--backend", choices=(*BACKENDS, "all"), default="all")
     parser.add_argument("--steps", type=int, default=30, help="the releases' default")
-    parser.add_argument("--dtype", default="float16", choices=("float16", "bfloat16"))
+    parser.add_argument(
+        "--dtype", default=None, choices=("float16", "bfloat16"), help="default: the model's"
+    )
     parser.add_argument("--folder", default=None, help="where the weights go (default: a temp dir)")
     parser.add_argument("--sizes", default="1024x1024,1536x640")
     parser.add_argument("--repeat", type=int, default=2)
@@ -144,12 +147,13 @@ def main() -> int:
     diffusers.utils.logging.set_verbosity_error()
     diffusers.utils.logging.disable_progress_bar()
     transformers.logging.set_verbosity_error()
-    dtype = getattr(torch, args.dtype)
     names = BACKENDS if args.backend == "all" else (args.backend,)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
         for name in names:
-            results += _measure(name, args, dtype, Path(tmp))
+            chosen = args.dtype or ("bfloat16" if name == "dsd" else "float16")  # FLUX: bf16
+            each = argparse.Namespace(**{**vars(args), "dtype": chosen})
+            results += _measure(name, each, getattr(torch, chosen), Path(tmp))
             clear_cache()
             torch.cuda.empty_cache()
     print(json.dumps({"device": torch.cuda.get_device_name(), "results": results}, indent=2))

@@ -1,6 +1,6 @@
 """What storyviz's seed-model generators cost on top of calling the same modules directly.
 
-    python benchmarks/seed_models_overhead.py [--backend msdiffusion|diffsensei|all]
+    python benchmarks/seed_models_overhead.py [--backend msdiffusion|diffsensei|dsd|all]
                                               [--panels 6] [--steps 4] [--size 128]
                                               [--repeat 3] [--threads 1]
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-BACKENDS = ("msdiffusion", "diffsensei")
+BACKENDS = ("msdiffusion", "diffsensei", "dsd")
 TARGET = 1.05
 PIXEL_TOLERANCE = 1e-5  # float pixels in 0..1: the same image, up to summation order
 

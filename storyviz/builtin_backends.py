@@ -84,6 +84,18 @@ GENERATOR_DIFFSENSEI = BackendEntry(
     model="required",
     example="diffsensei:jianzongwu/DiffSensei or diffsensei:/models/DiffSensei",
 )
+GENERATOR_DSD = BackendEntry(
+    "storyviz.generators.dsd.backend:DSDGenerator",
+    "Diffusion Self-Distillation on FLUX.1-dev: the panel drawn from the principal cast member's "
+    "reference sheet (fine-tuned transformer + LoRA; non-commercial FLUX.1 [dev] licence); "
+    "?transformer=&lora=&cast=principal|collage&reference=figure|sheet&steps=&guidance=&size="
+    "&device=&dtype=&offload=none|model|sequential",
+    extra="diffusers",
+    model="required",
+    example="dsd:black-forest-labs/FLUX.1-dev or dsd:/models/FLUX.1-dev"
+    "?transformer=/models/dsd_model/transformer"
+    "&lora=/models/dsd_model/pytorch_lora_weights.safetensors",
+)
 GENERATOR_OPENAI_IMAGE = BackendEntry(
     "storyviz.generators.openai_image:OpenAIImageGenerator",
     "OpenAI image API (gpt-image-1): cast references and masked repairs via images.edit "
@@ -170,6 +182,7 @@ BUILTINS: dict[Role, dict[str, BackendEntry]] = {
         "diffusers": GENERATOR_DIFFUSERS,
         "msdiffusion": GENERATOR_MSDIFFUSION,
         "diffsensei": GENERATOR_DIFFSENSEI,
+        "dsd": GENERATOR_DSD,
         "openai-image": GENERATOR_OPENAI_IMAGE,
         "gemini-image": GENERATOR_GEMINI_IMAGE,
     },

@@ -221,3 +221,34 @@ def test_token_counts_name_the_cut_words(tiny_model: Path) -> None:
     text = " ".join(["rain"] * 80) + " silver robot"
     assert long_prompts.cut_text(reader, text) == "rain rain rain rain rain silver robot"
     assert long_prompts.cut_text(reader, "a girl") == ""
+
+
+def test_a_text_taking_pipeline_warns_about_what_it_cuts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """FLUX reads T5's max_sequence_length (512) and cuts the rest: the render says so, naming
+    the words it never saw, and records the count; a prompt that fits gives no warning."""
+    from tiny_flux import save_tiny_flux
+
+    from storyviz.generators.diffusers.backend import DiffusersGenerator
+
+    folder = save_tiny_flux(tmp_path_factory.mktemp("flux-long"))
+    generator = DiffusersGenerator(parse_backend(f"diffusers:{folder}?steps=1&size=64"))
+    long = " ".join(["rain"] * 520) + " silver robot dog"
+    request = RenderRequest(target_id="p03", prompt=long, width=64, height=64, seed=1)
+    result = generator.render(request)
+    (warning,) = result.warnings
+    assert warning.startswith("panel p03: the prompt is 523 tokens and FluxPipeline reads 511")
+    assert warning.endswith(
+        'never saw "rain rain rain rain rain rain rain rain rain silver robot dog"'
+    )
+    assert result.info["prompt_tokens"] == {
+        "tokens": 523,
+        "budget": 511,
+        "windows": 2,
+        "encoding": "text",
+    }
+    short = generator.render(request.model_copy(update={"prompt": "a girl with red hair"}))
+    assert short.warnings == ()
+    assert generator.prompt_format().style == "sentences"
+    assert generator.prompt_format().budget == 511

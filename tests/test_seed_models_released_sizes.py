@@ -99,3 +99,36 @@ def test_diffsensei_at_its_released_sizes() -> None:
         resampler = CharacterResampler(shape)
     _same_layout(resampler, state)
     assert len(state) == 54 and sum(v.numel() for v in state.values()) == 83_978_752
+
+
+FLUX_DEV_TRANSFORMER = {  # black-forest-labs/FLUX.1-dev transformer/config.json
+    "patch_size": 1,
+    "in_channels": 64,
+    "num_layers": 19,
+    "num_single_layers": 38,
+    "attention_head_dim": 128,
+    "num_attention_heads": 24,
+    "joint_attention_dim": 4096,
+    "pooled_projection_dim": 768,
+    "guidance_embeds": True,
+    "axes_dims_rope": (16, 56, 56),
+}
+
+
+@pytest.mark.slow
+def test_dsd_at_its_released_size() -> None:
+    """FLUX.1-dev's transformer (on the meta device) with DSD's ``c_embedder``: the two tensors
+    the release adds (docs/seeds/dsd.md: a 64 -> 3072 linear) and nothing else."""
+    from diffusers import FluxTransformer2DModel
+
+    from storyviz.generators.dsd.transformer import KEYS, Condition
+
+    with torch.device("meta"):
+        transformer = FluxTransformer2DModel(**FLUX_DEV_TRANSFORMER)
+        stock = {k: tuple(v.shape) for k, v in transformer.state_dict().items()}
+        Condition(transformer)
+    added = {k: tuple(v.shape) for k, v in transformer.state_dict().items() if k not in stock}
+    assert added == {KEYS[0]: (3072, 64), KEYS[1]: (3072,)}
+    total = sum(v.numel() for v in transformer.parameters())
+    assert total - sum(torch.Size(s).numel() for s in stock.values()) == 3072 * 64 + 3072
+    assert sum(torch.Size(s).numel() for s in stock.values()) == 11_901_408_320  # FLUX.1-dev

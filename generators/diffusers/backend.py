@@ -128,6 +128,10 @@ class DiffusersGenerator:
             info["ip_references"] = adapter.characters
         return Conditioning(partial(_shared_unet, pipe, adapter, regional), info)
 
+    def _output(self, image: Image.Image) -> Image.Image:
+        """The drawing in what the pipeline returned (all of it here; DSD's right half)."""
+        return image
+
     @property
     def text2img(self) -> Any:
         return self.loaded.text2img
@@ -182,10 +186,15 @@ class DiffusersGenerator:
             call["callback_on_step_end"] = self._step_callback(pipe, steps)
 
         pixels, seed, reseeded = self._render_checked(pipe, call, request.seed, conditioning.setup)
-        image = to_pil(pixels)
-        if original is not None and mask is not None:
-            image = keep_outside(original, image, mask)
-        image = fit(image, request.width, request.height)
+        image = fit(self._output(to_pil(pixels)), request.width, request.height)
+        if original is not None and mask is not None and request.init_image and request.mask:
+            # at the delivered size, from the files themselves: outside the mask the repaired
+            # version is the earlier one pixel for pixel, whatever size the model drew at
+            image = keep_outside(
+                self._open(request.init_image, "RGB").resize(image.size),
+                image,
+                self._open(request.mask, "L").resize(image.size),
+            )
         seconds = time.perf_counter() - started
         info: dict[str, Any] = {
             "renderer": self.name,

@@ -60,9 +60,17 @@ def tensor(state: Mapping[str, Any], key: str, what: str, backend: str) -> torch
     return value
 
 
-def load_strict(module: torch.nn.Module, state: Mapping[str, Any], what: str, backend: str) -> None:
+def load_strict(
+    module: torch.nn.Module,
+    state: Mapping[str, Any],
+    what: str,
+    backend: str,
+    *,
+    assign: bool = False,
+) -> None:
     """``module.load_state_dict(state, strict=True)`` with a one-line error naming the first
-    missing, unexpected or misshapen key."""
+    missing, unexpected or misshapen key; ``assign`` takes the tensors themselves (a module
+    built on the meta device, so a multi-GB model is not held twice)."""
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -81,7 +89,7 @@ def load_strict(module: torch.nn.Module, state: Mapping[str, Any], what: str, ba
                 f"backend '{backend}': {what}: {key!r} has shape {tuple(value.shape)}, "
                 f"the model expects {tuple(expected[key].shape)}"
             )
-    module.load_state_dict(dict(state), strict=True)
+    module.load_state_dict(dict(state), strict=True, assign=assign)
 
 
 def _more(keys: list[str]) -> str:
