@@ -116,9 +116,10 @@ def load_story(
         raise InputError(f"{path}: 'Shots' must be a non-empty list of shots")
     notes: list[str] = []
     sheets, references, by_key = _sheets(characters, lang, path.parent, notes)
+    numbers = shot_numbers(shots)
     panels = [
         _panel(n, shot, lang, by_key, sheets, reading_order, path, notes)
-        for n, shot in enumerate(shots, start=1)
+        for n, shot in zip(numbers, shots, strict=True)
     ]
     story_type = _text(data.get("Story_type", ""), lang, "Story_type", path, required=False)
     title = f"{path.parent.name or 'story'}: {story_type}" if story_type else path.parent.name
@@ -134,6 +135,18 @@ def load_story(
     )
     story = "\n".join(p.beat for p in panels if p.beat) or plan.title
     return VistoryStory(plan=plan, references=references, story=story, notes=notes)
+
+
+def shot_numbers(shots: list[Any]) -> list[int]:
+    """Each shot's ``index`` (the benchmark scores ``shots[index]``), which becomes its panel id
+    (``p01`` for index 1) and its exported file's number; positions from 1 when the indices are
+    missing, not whole numbers or repeated."""
+    found = [shot.get("index") if isinstance(shot, dict) else None for shot in shots]
+    if all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in found) and len(
+        set(found)
+    ) == len(found):
+        return [int(i) for i in found if isinstance(i, int)]
+    return list(range(1, len(shots) + 1))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,24 +1,25 @@
-"""``storyviz export RUN_ID --format vistorybench``: a run's panels where ViStoryBench's
-evaluation scripts look for a method's results.
+"""``storyviz export RUN_ID --format vistorybench``: a run's panels where ViStoryBench's own
+loader finds a method's results.
 
-ViStoryBench reads generated images from (its README, "Output Structure")::
+The benchmark's reader (``vistorybench/dataset_loader/read_outputs.py``, ``load_outputs``) walks::
 
-    outputs/<method_name>/<dataset_name>/<story_id>/<timestamp>/shot_XX.jpg
+    <outputs>/<method>/<mode>/<language>/<YYYYMMDD-HHMMSS>/<story_id>/shots/<name>_<N>.png
 
-so the export writes, under ``--out`` (default ``<run>/exports/vistorybench``), two views of
-the same panels, one image per panel in plan (shot) order, numbered from 01 as the story's shot
-indices are:
+parsing the story folder's name as an integer and ``N`` (the file name's last ``_`` field) as
+the shot's ``index`` in story.json, which is how its metrics pair an image with its shot. The
+export writes exactly that under ``--out`` (default ``<run>/exports/vistorybench``), so pointing
+``bench_run.py --outputs_path`` at it scores the run without renaming anything:
 
-- ``image_outputs/shot_01.png, shot_02.png, ...``: one story's images in one flat folder, the
-  per-story layout earlier ViStoryBench scripts and most method repos use (and what storyviz's
-  issue asked for);
-- ``storyviz/ViStory_<lang>/<story_id>/<YYYYMMDD-HHMMSS>/shot_01.jpg, ...``: the tree the
-  current benchmark's loader walks, to copy or link under its ``outputs/``.
+- ``<method>/<mode>/<en|ch>/<stamp>/<story_id>/shots/shot_<NN>.png``: method ``storyviz``, mode
+  ``base`` (options), the run's language, its start time (the run id's head), the story number
+  from the title a ``--vistorybench`` run records (or ``story_id``); ``NN`` is the shot index,
+  which a ``--vistorybench`` run keeps as the panel id (``p07`` is shot 7);
+- ``image_outputs/shot_<NN>.png``: the same images in one flat folder, the per-story layout
+  most method repositories write.
 
-The flat folder is always PNG (lossless); the tree follows ``image_format``. The timestamp
-is the run's creation time (the start of its run id). Options: ``method``, ``dataset``,
-``story_id`` (default: the story number a ``--vistorybench`` run recorded in its title, else
-the run id) and ``image_format`` (``jpg``, as the benchmark documents, or ``png``).
+A run that is not a numbered ViStoryBench story (no ``story_id`` given, a title not starting with
+the number) is refused in one line: the loader cannot read a story folder named otherwise.
+Options: ``method``, ``mode``, ``story_id``, ``image_format`` (``png``, default, or ``jpg``).
 """
 
 from __future__ import annotations
@@ -32,23 +33,32 @@ from storyviz.errors import InputError
 from storyviz.exports.source import load_run, output_dir, write_atomic
 
 _STAMP = re.compile(r"^(\d{8}-\d{6})-")
+_PANEL_NUMBER = re.compile(r"p(\d+)")
 
 
 def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) -> list[Path]:
     source = load_run(run_dir)
-    image_format = str(options.get("image_format") or "jpg").lower().lstrip(".")
+    image_format = str(options.get("image_format") or "png").lower().lstrip(".")
     if image_format not in ("jpg", "png"):
         raise InputError(f"vistorybench export writes jpg or png, not {image_format!r}")
     language = "ch" if source.plan.language.startswith("zh") else "en"
-    method = str(options.get("method") or "storyviz")
-    dataset = str(options.get("dataset") or f"ViStory_{language}")
-    story_id = str(options.get("story_id") or _story_id(source.plan.title, source.run_id))
+    method = _name(options.get("method") or "storyviz", "method")
+    mode = _name(options.get("mode") or "base", "mode")
+    story_id = str(options.get("story_id") or _story_id(source.plan.title) or "")
+    if not story_id.isdigit():
+        raise InputError(
+            f"run {source.run_id} is not a numbered ViStoryBench story (its title "
+            f"{source.plan.title!r} does not start with the story's number): the benchmark "
+            "reads story folders named by number only; run it with --vistorybench"
+        )
     match = _STAMP.match(source.run_id)
     stamp = match.group(1) if match else source.manifest.created_at[:19].replace(":", "")
-    folder = output_dir(source, out, "vistorybench") / method / dataset / story_id / stamp
-    flat = output_dir(source, out, "vistorybench") / "image_outputs"
+    root = output_dir(source, out, "vistorybench")
+    folder = root / method / mode / language / stamp / story_id / "shots"
+    flat = root / "image_outputs"
+    numbers = shot_numbers([p.id for p in source.plan.panels])
     written = []
-    for number, panel in enumerate(source.plan.panels, start=1):
+    for number, panel in zip(numbers, source.plan.panels, strict=True):
         image = source.panels.get(panel.id)
         if image is None:
             raise InputError(f"run {source.run_id} has no image for panel {panel.id}")
@@ -60,10 +70,27 @@ def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) 
     return written
 
 
-def _story_id(title: str, run_id: str) -> str:
+def shot_numbers(panel_ids: list[str]) -> list[int]:
+    """The shot index of each panel: its id's number (``p07`` -> 7) when every id has a distinct
+    one, as a ``--vistorybench`` run's do; else the panel's position from 1."""
+    matches = [_PANEL_NUMBER.fullmatch(pid) for pid in panel_ids]
+    numbers = [int(m.group(1)) for m in matches if m]
+    if len(numbers) == len(panel_ids) and len(set(numbers)) == len(numbers):
+        return numbers
+    return list(range(1, len(panel_ids) + 1))
+
+
+def _name(value: Any, what: str) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", text):
+        raise InputError(f"vistorybench export: {what} {text!r} must be one folder name")
+    return text
+
+
+def _story_id(title: str) -> str | None:
     """'01: Children's Picture Books' or '01' (a --vistorybench run's title) -> '01'."""
     head = title.partition(":")[0].strip()
-    return head if re.fullmatch(r"\d+", head) else run_id  # ViStoryBench numbers its stories
+    return head if re.fullmatch(r"\d+", head) else None  # ViStoryBench numbers its stories
 
 
 def _convert(image: Path, image_format: str, tmp: Path) -> None:

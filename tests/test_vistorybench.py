@@ -155,20 +155,81 @@ def test_renders_end_to_end_without_planning_and_exports(tmp_path: Path) -> None
     assert plan["panels"][0]["scene"] == "Jack leaves home. Drawn plainly."  # not re-planned
     written = export_vistorybench(run_dir, tmp_path / "out")
     stamp = outcome.run_id[:15]
-    folder = tmp_path / "out" / "storyviz" / "ViStory_en" / "01" / stamp
+    folder = tmp_path / "out" / "storyviz" / "base" / "en" / stamp / "01" / "shots"
     flat = tmp_path / "out" / "image_outputs"
     assert written == [
         path
         for n in (1, 2, 3)
-        for path in (folder / f"shot_{n:02d}.jpg", flat / f"shot_{n:02d}.png")
+        for path in (folder / f"shot_{n:02d}.png", flat / f"shot_{n:02d}.png")
     ]
+    found = read_outputs(tmp_path / "out", "storyviz")
+    assert found == {
+        "01": {1: folder / "shot_01.png", 2: folder / "shot_02.png", 3: folder / "shot_03.png"}
+    }
     with Image.open(written[0]) as shot, Image.open(written[1]) as flat_shot:
-        assert shot.format == "JPEG" and flat_shot.format == "PNG"
+        assert shot.format == "PNG" and flat_shot.format == "PNG"
         assert flat_shot.size == shot.size
-    (png,) = export_vistorybench(run_dir, tmp_path / "png", image_format="png", story_id="07")[:1]
-    assert png.name == "shot_01.png" and png.parent.parent.name == "07"
+    jpg = export_vistorybench(
+        run_dir, tmp_path / "jpg", image_format="jpg", story_id="07", method="mine", mode="sd15"
+    )
+    assert read_outputs(tmp_path / "jpg", "mine")["07"][1] == jpg[0]
+    with Image.open(jpg[0]) as shot:
+        assert shot.format == "JPEG"
     with pytest.raises(InputError, match="jpg or png"):
         export_vistorybench(run_dir, tmp_path / "x", image_format="gif")
+    with pytest.raises(InputError, match="must be one folder name"):
+        export_vistorybench(run_dir, tmp_path / "x", method="../up")
+
+
+def test_shots_keep_their_story_indices_through_the_export(tmp_path: Path) -> None:
+    """The benchmark pairs an image with story.json's shot ``index`` (its file name's number):
+    indices that are not 1..N survive as panel ids and file numbers."""
+    path = write_story(tmp_path / "12")
+    story = json.loads(path.read_text())
+    for shot, index in zip(story["Shots"], (0, 4, 9), strict=True):
+        shot["index"] = index
+    path.write_text(json.dumps(story), encoding="utf-8")
+    assert [p.id for p in load_story(path).plan.panels] == ["p00", "p04", "p09"]
+    settings = load_settings(runs_dir=tmp_path / "runs", max_rounds=0)
+    text, seed, _ = seeded_run(path, "en", settings)
+    outcome = start_run(settings, StoryRequest(story=text), seed=seed)
+    export_vistorybench(outcome.run_dir, tmp_path / "out")
+    assert sorted(read_outputs(tmp_path / "out", "storyviz")["12"]) == [0, 4, 9]
+
+
+def test_a_run_that_is_not_a_numbered_story_is_refused(tmp_path: Path) -> None:
+    settings = load_settings(runs_dir=tmp_path / "runs", max_rounds=0)
+    outcome = start_run(settings, StoryRequest(story="Mia walks home in the rain.", panels=1))
+    with pytest.raises(InputError, match="not a numbered ViStoryBench story"):
+        export_vistorybench(outcome.run_dir, tmp_path / "out")
+    written = export_vistorybench(outcome.run_dir, tmp_path / "out", story_id="03")
+    assert "03" in read_outputs(tmp_path / "out", "storyviz")
+    assert written
+
+
+def read_outputs(root: Path, method: str) -> dict[str, dict[int, Path]]:
+    """Written to the benchmark loader's rules (read_outputs.py, mode-first layout):
+    ``<method>/<mode>/<language>/<timestamp>/<story_id>/shots/*``, story folders parsed as
+    integers (anything else is an error there), timestamps YYYYMMDD-HHMMSS, the shot number the
+    last ``_`` field of the file name, latest timestamp kept per story."""
+    import re
+
+    stamp = re.compile(r"^\d{8}[_-]\d{6}$")
+    found: dict[str, dict[int, Path]] = {}
+    for mode in sorted(d for d in (root / method).iterdir() if d.is_dir()):
+        for language in sorted(d for d in mode.iterdir() if d.is_dir()):
+            for timestamp in sorted(d for d in language.iterdir() if d.is_dir()):
+                assert stamp.match(timestamp.name), timestamp.name
+                for story in sorted(timestamp.iterdir(), key=lambda d: int(d.name)):
+                    shots = story / "shots"
+                    base = shots if shots.is_dir() else story
+                    images = {
+                        int(f.name.split("_")[-1].split(".")[0]): f
+                        for f in base.iterdir()
+                        if f.suffix.lower() in {".png", ".jpg", ".jpeg"}
+                    }
+                    found[story.name] = images
+    return found
 
 
 @pytest.mark.slow
