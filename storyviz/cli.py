@@ -403,6 +403,124 @@ def resume(
     _print_outcome(result, as_json)
 
 
+@app.command()
+def batch(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Story text files, one story each.")
+    ] = None,
+    vistorybench: Annotated[
+        Path | None,
+        typer.Option(
+            "--vistorybench", help="A ViStoryBench dataset folder (ViStory/).", parser=_named_path
+        ),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="ViStoryBench split: full or lite.")
+    ] = "full",
+    stories: Annotated[
+        str | None, typer.Option("--stories", help="ViStoryBench story numbers, e.g. 01,05.")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="ViStoryBench language: en or ch.")] = "en",
+    method: Annotated[
+        str, typer.Option("--method", help="Method name in the ViStoryBench output tree.")
+    ] = "storyviz",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where the ViStoryBench output tree goes [default: inside the batch folder].",
+            parser=_named_path,
+        ),
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local or ray.")] = "local",
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Local engine: stories at once [default: CPUs].")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray engine: cluster address, e.g. auto [default: local]."),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option("--actors", help="Ray engine: render actors [default: one per GPU]."),
+    ] = None,
+    actor_resource: Annotated[
+        str,
+        typer.Option("--actor-resource", help="Ray engine: the resource one actor holds."),
+    ] = "GPU",
+    resume_id: Annotated[
+        str | None, typer.Option("--resume", help="Continue an interrupted batch.")
+    ] = None,
+    runs_dir: RunsDir = None,
+    planner: PlannerOpt = None,
+    generator: GeneratorOpt = None,
+    auditor: AuditorOpt = None,
+    repairer: RepairerOpt = None,
+    panels: Annotated[
+        int | None, typer.Option("--panels", help="Panels per story (default: auto).")
+    ] = None,
+    style: Annotated[str | None, typer.Option("--style", help="Art style for every panel.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for every story.")] = None,
+    max_rounds: Annotated[
+        int | None, typer.Option("--max-rounds", help="Repair rounds per story [default: 3].")
+    ] = None,
+    max_llm_calls: MaxLLMCallsOpt = None,
+    as_json: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status.")] = False,
+) -> None:
+    """Draw many stories: each an ordinary run, together a batch folder with an index."""
+    from storyviz.importing import bulk_import
+
+    with bulk_import():
+        from storyviz import cli_batch
+        from storyviz.batch.folder import BatchFolder
+        from storyviz.batch.runner import run_batch
+
+    batch_engine = cli_batch.make_engine(
+        engine, workers=workers, address=address, actors=actors, actor_resource=actor_resource
+    )
+    given: dict[str, Any] = {
+        "planner": planner, "generator": generator, "auditor": auditor, "repairer": repairer,
+        "panels": panels, "style": style, "seed": seed, "max_rounds": max_rounds,
+        "max_llm_calls": max_llm_calls,
+    }  # fmt: skip
+    if resume_id is not None:
+        if files or vistorybench is not None:
+            raise _fail("--resume continues a batch as it was made: give no stories with it")
+        base = _settings(runs_dir=runs_dir)
+        folder = BatchFolder.open(base.runs_dir, resume_id)
+        folder.lock.check_free()
+        settings = cli_batch.resumed_settings(folder, base, given)
+    else:
+        settings = _settings(runs_dir=runs_dir, **given)
+        sources = cli_batch.Sources(
+            files=list(files or []), vistorybench=vistorybench, split=split, stories=stories,
+            lang=lang, method=method, out=out,
+        )  # fmt: skip
+        jobs = cli_batch.jobs_for(sources)
+        folder = cli_batch.new_batch(settings, jobs, batch_engine, sources)
+    result = run_batch(folder, settings, batch_engine, show=not (quiet or as_json))
+    counts = result.summary["counts"]
+    if as_json:
+        echo(json.dumps(result.as_json()))
+    else:
+        echo(
+            f"{result.status}: {counts['completed']} of {counts['stories']} stories completed, "
+            f"{counts['failed']} failed, {result.summary['panels_drawn']} panel versions in "
+            f"{result.summary['seconds']:.1f} s"
+        )
+        for story in result.failed:
+            echo(f"  {story.key}: {story.status}: {story.error or 'not finished'}")
+        echo(f"batch folder: {result.folder}")
+        echo(f"index:        {result.folder / 'index.html'}")
+    if result.status == "interrupted":
+        raise _fail(
+            f"interrupted; resume with: storyviz batch --resume {result.batch_id}", EXIT_INTERRUPTED
+        )
+    if result.failed:
+        raise typer.Exit(1)
+
+
 @app.command("runs")
 def list_runs(runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     """List runs, newest first."""
@@ -493,7 +611,9 @@ def export(
 
 @app.command("eval")
 def eval_runs(
-    run_ids: Annotated[list[str], typer.Argument(help="Runs to evaluate, side by side.")],
+    run_ids: Annotated[
+        list[str], typer.Argument(help="Runs (or with --batch, batches) to evaluate, side by side.")
+    ],
     runs_dir: RunsDir = None,
     embedder: Annotated[
         str | None,
@@ -510,11 +630,27 @@ def eval_runs(
         str | None,
         typer.Option("--judge", help="Prompt-alignment judge, e.g. vlm:openai:gpt-4.1-mini."),
     ] = None,
+    batches: Annotated[
+        bool,
+        typer.Option("--batch", help="The ids are batches: score every story, mean per batch."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Score runs with ViStoryBench-style metrics; write each run's eval.json."""
     from storyviz.cli_eval import evaluate, print_tables
 
+    if batches:
+        from storyviz.batch.evaluation import evaluate_batches, print_batch_tables
+
+        found = evaluate_batches(
+            run_ids, _settings(runs_dir=runs_dir).runs_dir, embedder=embedder, detector=detector,
+            judge=judge,
+        )  # fmt: skip
+        if as_json:
+            echo(json.dumps(found))
+        else:
+            print_batch_tables(found)
+        return
     results = evaluate(
         run_ids, _settings(runs_dir=runs_dir).runs_dir, embedder=embedder, detector=detector,
         judge=judge,

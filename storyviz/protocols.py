@@ -161,6 +161,16 @@ def prompt_format(generator: object) -> PromptFormat | None:
     return found if isinstance(found, PromptFormat) else None
 
 
+def model_loads(generator: object) -> int | None:
+    """How many models ``generator``'s process has loaded from disk (its optional
+    ``model_loads()``), or None where it loads none or does not say."""
+    declared = getattr(generator, "model_loads", None)
+    if not callable(declared):
+        return None
+    found = declared()
+    return found if isinstance(found, int) else None
+
+
 @runtime_checkable
 class Auditor(Protocol):
     spec: str

@@ -19,7 +19,10 @@ export writes exactly that under ``--out`` (default ``<run>/exports/vistorybench
 
 A run that is not a numbered ViStoryBench story (no ``story_id`` given, a title not starting with
 the number) is refused in one line: the loader cannot read a story folder named otherwise.
-Options: ``method``, ``mode``, ``story_id``, ``image_format`` (``png``, default, or ``jpg``).
+Options: ``method``, ``mode``, ``story_id``, ``image_format`` (``png``, default, or ``jpg``),
+``stamp`` (a batch's one ``YYYYMMDD-HHMMSS`` for all its stories, instead of the run's own) and
+``flat`` (``false``: no ``image_outputs/`` copy, which stories sharing one ``--out`` would
+overwrite in each other).
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) 
         )
     match = _STAMP.match(source.run_id)
     stamp = match.group(1) if match else source.manifest.created_at[:19].replace(":", "")
+    if options.get("stamp"):
+        stamp = str(options["stamp"])
+        if not re.fullmatch(r"\d{8}-\d{6}", stamp):
+            raise InputError(f"vistorybench export: stamp {stamp!r} is not YYYYMMDD-HHMMSS")
+    flat_copy = str(options.get("flat", True)).lower() not in ("false", "0", "no")
     root = output_dir(source, out, "vistorybench")
     folder = root / method / mode / language / stamp / story_id / "shots"
     flat = root / "image_outputs"
@@ -64,9 +72,10 @@ def export_vistorybench(run_dir: Path, out: Path | None = None, **options: Any) 
             raise InputError(f"run {source.run_id} has no image for panel {panel.id}")
         target = folder / f"shot_{number:02d}.{image_format}"
         written.append(write_atomic(target, partial(_convert, image, image_format)))
-        written.append(
-            write_atomic(flat / f"shot_{number:02d}.png", partial(_convert, image, "png"))
-        )
+        if flat_copy:
+            written.append(
+                write_atomic(flat / f"shot_{number:02d}.png", partial(_convert, image, "png"))
+            )
     return written
 
 

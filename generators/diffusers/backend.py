@@ -33,7 +33,7 @@ from storyviz.errors import BackendError
 from storyviz.generators.diffusers import long_prompts, prompts
 from storyviz.generators.diffusers.device import choose_device, choose_dtype
 from storyviz.generators.diffusers.identity import AdapterCall, adapter_call
-from storyviz.generators.diffusers.loading import Loaded, LoadKey, load
+from storyviz.generators.diffusers.loading import Loaded, LoadKey, load, load_count
 from storyviz.generators.diffusers.options import Settings, parse_settings, snap8
 from storyviz.generators.diffusers.outputs import broken_reason, fit, to_pil
 from storyviz.generators.diffusers.regions import (
@@ -135,6 +135,11 @@ class DiffusersGenerator:
     @property
     def text2img(self) -> Any:
         return self.loaded.text2img
+
+    def model_loads(self) -> int:
+        """Pipelines loaded from disk in this process: a batch's render actors report it, so a
+        batch shows its weights loaded once per actor, not once per story."""
+        return load_count()
 
     def prompt_format(self) -> PromptFormat:
         """Tags within one CLIP window for SD/SDXL (longer prompts are read in windows, but

@@ -80,6 +80,12 @@ class Loaded:
 
 _CACHE: dict[LoadKey, Loaded] = {}
 _CACHE_LOCK = threading.Lock()
+_LOADS = [0]  # models loaded from disk in this process (a batch's render actors report it)
+
+
+def load_count() -> int:
+    """How many pipelines this process has loaded from disk (cache hits not counted)."""
+    return _LOADS[0]
 
 
 def cached(key: LoadKey) -> Loaded | None:
@@ -105,6 +111,7 @@ def load(key: LoadKey, build: Builder | None = None) -> Loaded:
         if key not in _CACHE:
             pipe, parts = (build or _plain)(key)
             _CACHE[key] = Loaded(key, pipe, parts)
+            _LOADS[0] += 1
         return _CACHE[key]
 
 
