@@ -307,7 +307,6 @@ def run(
 
     with bulk_import():
         from storyviz.agents.runner import start_run
-        from storyviz.schemas import StoryRequest
 
     if vistorybench is not None and (story is not None or file is not None):
         raise _fail("give either a story or --vistorybench, not both")
@@ -325,14 +324,7 @@ def run(
         text, run_seed, notes = seeded_run(vistorybench, lang, settings)
         for note in notes:
             echo(f"storyviz: warning: {note}", err=True)
-    request = StoryRequest(
-        story=text,
-        panels=settings.panels,
-        style=settings.style,
-        seed=settings.seed,
-        reading_order=settings.reading_order,
-        page_size=settings.page_size,
-    )
+    request = settings.story_request(text)
     created: list[Any] = []
     with _progress_display(quiet or as_json) as progress:
         try:
@@ -378,21 +370,18 @@ def resume(
         from storyviz.agents.runner import resume_run
         from storyviz.run_store import RunStore
 
+    from storyviz.config import recorded_settings
+
     base = _settings(runs_dir=runs_dir)
     manifest = RunStore(base.runs_dir).open(run_id).manifest()
-    recorded = {k: v for k, v in manifest.config.items() if k != "runs_dir"}
     given: dict[str, Any] = {
         "planner": planner,
         "generator": generator,
         "auditor": auditor,
         "repairer": repairer,
+        "max_llm_calls": max_llm_calls,
     }
-    for role, value in given.items():
-        if value is None and "***" in str(recorded.get(role, "")):
-            raise _fail(f"the run's {role} backend had a secret option; give it again: --{role}")
-    given["max_llm_calls"] = max_llm_calls
-    overrides = {k: v for k, v in given.items() if v is not None}  # flags given win
-    settings = _settings(**{**recorded, "runs_dir": base.runs_dir, **overrides})
+    settings = recorded_settings(manifest.config, base.runs_dir, given, "run")
     with _progress_display(quiet or as_json) as progress:
         try:
             result = resume_run(settings, run_id, listener=progress)
@@ -475,6 +464,7 @@ def batch(
         from storyviz import cli_batch
         from storyviz.batch.folder import BatchFolder
         from storyviz.batch.runner import run_batch
+        from storyviz.config import recorded_settings
 
     batch_engine = cli_batch.make_engine(
         engine, workers=workers, address=address, actors=actors, actor_resource=actor_resource
@@ -490,7 +480,7 @@ def batch(
         base = _settings(runs_dir=runs_dir)
         folder = BatchFolder.open(base.runs_dir, resume_id)
         folder.lock.check_free()
-        settings = cli_batch.resumed_settings(folder, base, given)
+        settings = recorded_settings(folder.manifest().config, base.runs_dir, given, "batch")
     else:
         settings = _settings(runs_dir=runs_dir, **given)
         sources = cli_batch.Sources(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from storyviz.batch.engine import Engine
 from storyviz.batch.folder import BatchFolder, BatchManifest, VistoryOutput, new_batch_id, stamp_of
@@ -98,18 +97,3 @@ def new_batch(
         vistorybench=vistory,
     )
     return BatchFolder.create(Path(settings.runs_dir), manifest)
-
-
-def resumed_settings(folder: BatchFolder, base: Settings, given: dict[str, Any]) -> Settings:
-    """The batch's recorded settings with the flags given now on top; a backend whose options
-    held a secret must be given again (the manifest keeps it masked)."""
-    from storyviz.config import load_settings
-
-    recorded = {k: v for k, v in folder.manifest().config.items() if k != "runs_dir"}
-    for role in ("planner", "generator", "auditor", "repairer"):
-        if given.get(role) is None and "***" in str(recorded.get(role, "")):
-            raise InputError(
-                f"the batch's {role} backend had a secret option; give it again: --{role}"
-            )
-    overrides = {k: v for k, v in given.items() if v is not None}
-    return load_settings(**{**recorded, "runs_dir": base.runs_dir, **overrides})

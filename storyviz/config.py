@@ -19,10 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from storyviz.errors import ConfigError
+from storyviz.errors import ConfigError, InputError
 from storyviz.redaction import MASK, is_secret_name
 from storyviz.registry import BackendSpec, parse_backend
-from storyviz.schemas import PageSize, ReadingOrder
+from storyviz.schemas import PageSize, ReadingOrder, StoryRequest
 from storyviz.validation_errors import describe_validation_error
 
 CONFIG_FILE_ENV = "STORYVIZ_CONFIG"
@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     def backend(self, role: str) -> BackendSpec:
         return parse_backend(getattr(self, role))
 
+    def story_request(self, story: str) -> StoryRequest:
+        """The request for ``story`` with what these settings ask of every story (panel
+        count, style, seed, reading order, page size): `storyviz run` and each batch story."""
+        return StoryRequest(
+            story=story,
+            panels=self.panels,
+            style=self.style,
+            seed=self.seed,
+            reading_order=self.reading_order,
+            page_size=self.page_size,
+        )
+
     def redacted(self) -> dict[str, Any]:
         """The settings as JSON-ready data with secret-looking values hidden."""
         data = self.model_dump(mode="json")
@@ -142,3 +154,22 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(describe_validation_error(exc)) from None
     except ValueError as exc:  # a malformed storyviz.toml
         raise ConfigError(f"cannot read the configuration: {exc}") from None
+
+
+ROLES = ("planner", "generator", "auditor", "repairer")
+
+
+def recorded_settings(
+    recorded: dict[str, Any], runs_dir: Path, given: dict[str, Any], what: str
+) -> Settings:
+    """The settings a run or batch recorded (its manifest's ``config``), under ``runs_dir``,
+    with the flags given now on top. A backend recorded with a secret option (masked in the
+    manifest) must be given again: ``what`` names the thing in that one-line error."""
+    kept = {k: v for k, v in recorded.items() if k != "runs_dir"}
+    for role in ROLES:
+        if given.get(role) is None and MASK in str(kept.get(role, "")):
+            raise InputError(
+                f"the {what}'s {role} backend had a secret option; give it again: --{role}"
+            )
+    overrides = {k: v for k, v in given.items() if v is not None}  # flags given win
+    return load_settings(**{**kept, "runs_dir": runs_dir, **overrides})

@@ -98,25 +98,12 @@ def _backends(settings: Settings, generator: Any) -> Any:
 
 
 def _request(job: StoryJob, settings: Settings) -> tuple[Any, Any, list[str]]:
-    from storyviz.schemas import StoryRequest
-
-    seed: Any = None
-    notes: list[str] = []
     if job.kind == "vistorybench":
         from storyviz.vistorybench import seeded_run
 
         text, seed, notes = seeded_run(Path(job.path), job.lang, settings)
-    else:
-        text = read_story_text(job)
-    request = StoryRequest(
-        story=text,
-        panels=settings.panels,
-        style=settings.style,
-        seed=settings.seed,
-        reading_order=settings.reading_order,
-        page_size=settings.page_size,
-    )
-    return request, seed, notes
+        return settings.story_request(text), seed, notes
+    return settings.story_request(read_story_text(job)), None, []
 
 
 def _export(run_dir: Path, job: StoryJob, vistory: VistoryOutput) -> list[Path]:
