@@ -64,6 +64,43 @@ def test_a_failed_story_is_recorded_and_the_rest_go_on(tmp_path: Path) -> None:
     assert [s.key for s in result.failed] == ["broken"]  # type: ignore[attr-defined]
 
 
+class _OtherDiskEngine:
+    """Dispatch as on a Ray node that does not mount the driver's runs folder: the story code
+    runs against a path where the batch folder is absent."""
+
+    name = "other-disk"
+
+    def __init__(self, elsewhere: Path) -> None:
+        self.elsewhere = elsewhere
+
+    def options(self) -> dict[str, object]:
+        return {}
+
+    def stats(self) -> dict[str, object]:
+        return {}
+
+    def run(self, jobs, settings, folder, vistory, on_result, tick):  # type: ignore[no-untyped-def]
+        from storyviz.batch.story import run_story
+
+        for job in jobs:
+            on_result(run_story(job, settings, str(self.elsewhere / folder.root.name), vistory))
+            tick()
+
+
+def test_a_worker_without_the_batch_folder_fails_its_story_in_one_line(tmp_path: Path) -> None:
+    config = load_settings(runs_dir=tmp_path / "runs", max_rounds=0)
+    engine = _OtherDiskEngine(tmp_path / "node-disk")
+    sources = Sources(story_files(tmp_path / "s", ["mia"]), None, "full", None, "en", "x", None)
+    folder = new_batch(config, jobs_for(sources), engine, sources)
+    result = run_batch(folder, config, engine, show=False)
+    (state,) = folder.states()
+    assert state.status == "failed" and result.status == "completed"
+    assert "not on" in (state.error or "") and "every node mounts" in (state.error or "")
+    assert "\n" not in (state.error or "")
+    assert not (tmp_path / "node-disk").exists()  # nothing written where the driver cannot see
+    assert json.loads((folder.root / "batch.json").read_text())["counts"]["failed"] == 1
+
+
 def test_bad_inputs_are_one_line_errors_and_leave_no_batch(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="name story files"):
         jobs_for(Sources([], None, "full", None, "en", "storyviz", None))

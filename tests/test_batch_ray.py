@@ -67,10 +67,11 @@ def test_the_model_loads_once_per_actor(
 ) -> None:
     files = story_files(tmp_path / "s")
     engine = _engine(actors=1)
-    _, result = _run(tmp_path, engine, files, generator=f"diffusers:{tiny_model}?steps=2")
+    _, result = _run(tmp_path, engine, files, generator=f"diffusers:{tiny_model}?steps=2&size=64")
     assert result.status == "completed" and not result.failed
     stats = engine.stats()
     assert [a["model_loads"] for a in stats["actors"]] == [1]
+    assert result.summary["model_loads"] == 1  # batch.json's count: the actor's, nothing else
     assert stats["actors"][0]["renders"] >= 6  # three stories' panels and references
 
 

@@ -76,6 +76,10 @@ class StoryState(BaseModel):
     pages: list[str] = Field(default_factory=list)
     exported: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    # Models the story's process had loaded from disk when it ended (that process's count, so
+    # with ``host`` and ``pid`` it gives the batch's loads); None where the generator loads
+    # none here (sketch, an API, the Ray engine's render actors).
+    model_loads: int | None = None
     started_at: str | None = None
     finished_at: str | None = None
     host: str | None = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from storyviz.batch.engine import MAX_ATTEMPTS, OnResult, Tick, died
@@ -104,12 +105,15 @@ class RayEngine:
                 raise InputError(
                     f"cannot reach Ray at {self.address}: {exc}".splitlines()[0]
                 ) from None
+        # A task's working directory is not the driver's (another node, or wherever `ray start`
+        # ran): every path it is given is absolute, on a disk the driver and workers share.
+        settings = settings.model_copy(update={"runs_dir": Path(settings.runs_dir).resolve()})
+        root = str(folder.root.resolve())
         try:
             self._handles = self._start_actors(settings.generator)
             task = ray.remote(num_cpus=1, max_retries=MAX_ATTEMPTS - 1)(_story_task)
             refs: dict[Any, StoryJob] = {
-                task.remote(job, settings, str(folder.root), vistory, self._handles): job
-                for job in jobs
+                task.remote(job, settings, root, vistory, self._handles): job for job in jobs
             }
             try:
                 while refs:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storyviz.batch.engine import Engine
+from storyviz.batch.engine import Engine, OnResult
 from storyviz.batch.folder import (
     INDEX_FILE,
     SUMMARY_FILE,
@@ -69,7 +69,8 @@ def run_batch(
         with BatchStatus(folder, show) as display:
             try:
                 if todo:
-                    engine.run(todo, settings, folder, manifest.vistorybench, _ignore, display.tick)
+                    record = _recorder(folder)
+                    engine.run(todo, settings, folder, manifest.vistorybench, record, display.tick)
             except KeyboardInterrupt:
                 status = "interrupted"
         seconds = time.monotonic() - began
@@ -84,8 +85,19 @@ def run_batch(
         folder.lock.release()
 
 
-def _ignore(_: dict[str, Any]) -> None:
-    """Results are read back from the state files, which the workers wrote before returning."""
+def _recorder(folder: BatchFolder) -> OnResult:
+    """What the driver does with a story's returned state. The worker wrote it to the folder
+    already, except where it could not see the folder (a Ray node without the shared disk):
+    an ended state the folder does not show yet is written here."""
+
+    def record(result: dict[str, Any]) -> None:
+        returned = StoryState.model_validate(result)
+        if returned.status in ("pending", "running"):
+            return
+        if folder.state(returned.key).status in ("pending", "running"):
+            folder.write_state(returned)
+
+    return record
 
 
 def _settle(folder: BatchFolder) -> list[StoryState]:
@@ -116,6 +128,7 @@ def _summary(
         "engine": engine.name,
         "engine_options": engine.options(),
         "engine_stats": engine.stats(),
+        "model_loads": _model_loads(states, engine.stats()),
         "backends": {
             r: manifest.config.get(r) for r in ("planner", "generator", "auditor", "repairer")
         },
@@ -132,6 +145,21 @@ def _summary(
         "vistorybench": manifest.vistorybench.model_dump() if manifest.vistorybench else None,
         "stories": [s.model_dump(mode="json") for s in states],
     }
+
+
+def _model_loads(states: list[StoryState], engine_stats: dict[str, Any]) -> int | None:
+    """Models loaded from disk for this batch: the render actors' loads plus, for stories that
+    loaded their own, each process's count (a process keeps its model for its next story, so
+    its last count is its total). None when nothing reports a count."""
+    per_process: dict[tuple[str | None, int | None], int] = {}
+    for state in states:
+        if state.model_loads is not None:
+            where = (state.host, state.pid)
+            per_process[where] = max(per_process.get(where, 0), state.model_loads)
+    actors = engine_stats.get("model_loads")
+    if actors is None and not per_process:
+        return None
+    return (actors or 0) + sum(per_process.values())
 
 
 def _index(folder: BatchFolder, summary: dict[str, Any], states: list[StoryState]) -> str:

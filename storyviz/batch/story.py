@@ -4,7 +4,9 @@ The story's state file in the batch folder says which run folder holds its work.
 finds a run id there (a retry after its worker died, a resumed batch) resumes that run, so no
 finished drawing is drawn again (`Run.drawn`); otherwise it starts a new run and records the id
 as soon as the folder exists. A story that fails is recorded with a one-line error and the task
-returns normally: one story never stops the rest of the batch.
+returns normally: one story never stops the rest of the batch. A task that cannot see the batch
+folder (a Ray node without the shared disk) writes nothing and returns the failure, which the
+driver records.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from storyviz.batch.folder import BatchFolder, VistoryOutput, _now
+from storyviz.batch.folder import MANIFEST_FILE, BatchFolder, StoryState, VistoryOutput, _now
 from storyviz.batch.jobs import StoryJob, read_story_text
 from storyviz.config import Settings
 from storyviz.errors import StoryvizError
+from storyviz.protocols import model_loads
 
 
 def run_story(
@@ -38,6 +41,15 @@ def run_story(
         from storyviz.agents.runner import resume_run, start_run
 
     folder = BatchFolder(Path(batch_root))
+    if not (folder.root / MANIFEST_FILE).is_file():  # a node without the driver's disk
+        return StoryState(
+            key=job.key,
+            status="failed",
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            error=f"the batch folder {batch_root} is not on {socket.gethostname()}: give "
+            "--runs-dir a folder every node mounts at the same path (docs/scale.md)",
+        ).model_dump(mode="json")
     state = folder.state(job.key)
     state.status, state.error = "running", None
     state.attempts += 1
@@ -61,6 +73,7 @@ def run_story(
                 settings, request, seed=seed, backends=backends, on_created=record_run
             )
         state.run_id, state.run_dir = result.run_id, str(result.run_dir)
+        state.model_loads = model_loads(backends.generator)
         state.status = "completed" if result.status == "completed" else "failed"
         state.panels, state.consistency_index = result.panels, result.consistency_index
         state.report = str(result.report) if result.report else None
