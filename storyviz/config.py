@@ -21,7 +21,7 @@ from pydantic_settings import (
 
 from storyviz.errors import ConfigError, InputError
 from storyviz.redaction import MASK, is_secret_name
-from storyviz.registry import BackendSpec, parse_backend
+from storyviz.registry import ROLES, BackendSpec, parse_backend
 from storyviz.schemas import PageSize, ReadingOrder, StoryRequest
 from storyviz.validation_errors import describe_validation_error
 
@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         for key in list(data):
             if is_secret_name(key) and data[key]:
                 data[key] = MASK
-        for role in ("planner", "generator", "auditor", "repairer"):
+        for role in ROLES:
             data[role] = parse_backend(data[role]).redacted()
         return data
 
@@ -154,9 +154,6 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(describe_validation_error(exc)) from None
     except ValueError as exc:  # a malformed storyviz.toml
         raise ConfigError(f"cannot read the configuration: {exc}") from None
-
-
-ROLES = ("planner", "generator", "auditor", "repairer")
 
 
 def recorded_settings(

@@ -32,14 +32,12 @@ from storyviz.agents.chat.state import ChatContext, Reply
 from storyviz.agents.chat.threads import new_thread_name, thread_path
 from storyviz.agents.context import Backends
 from storyviz.agents.runner import build_backends
-from storyviz.config import Settings, load_settings
+from storyviz.config import Settings, load_settings, recorded_settings
 from storyviz.errors import InputError, RunStoreError
-from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan, StoryRequest
+from storyviz.schemas import MAX_PANELS, RunEvent, StoryPlan
 from storyviz.text_checks import is_utf8
 from storyviz.validation_errors import describe_validation_error
 from storyviz.writer_lock import WriterLock
-
-_SECRET_MARK = "***"
 
 
 class ChatSession:
@@ -173,15 +171,11 @@ class ChatSession:
 
     # -- driving the graph -----------------------------------------------------------------
     def _start(self, story: str) -> Reply:
-        s = self.settings
         try:
-            request = StoryRequest(
-                story=story, panels=s.panels, style=s.style, seed=s.seed,
-                reading_order=s.reading_order, page_size=s.page_size,
-            )  # fmt: skip
+            request = self.settings.story_request(story)
         except ValidationError as exc:
             return Reply(f"That story cannot be used: {describe_validation_error(exc)}", "error")
-        recorded = {k: v for k, v in s.redacted().items() if k != "runs_dir"}
+        recorded = {k: v for k, v in self.settings.redacted().items() if k != "runs_dir"}
         state = {
             "request": request.model_dump(mode="json"),
             "settings": recorded,
@@ -214,13 +208,7 @@ def _recorded_settings(conn: sqlite3.Connection, thread: str) -> dict[str, Any]:
 
 
 def _settings(recorded: dict[str, Any], runs_dir: Path, overrides: dict[str, Any]) -> Settings:
-    given = {k: v for k, v in overrides.items() if v is not None}
-    for role in ("planner", "generator", "auditor", "repairer"):
-        if role not in given and _SECRET_MARK in str(recorded.get(role, "")):
-            raise InputError(
-                f"the thread's {role} backend had a secret option; give it again: --{role}"
-            )
-    settings = load_settings(**{**recorded, **given, "runs_dir": runs_dir})
+    settings = recorded_settings(recorded, runs_dir, overrides, "thread")
     if settings.panels is not None and not 1 <= settings.panels <= MAX_PANELS:
         raise InputError(f"panels must be between 1 and {MAX_PANELS}, got {settings.panels}")
     return settings

@@ -24,6 +24,7 @@ from storyviz.batch.folder import (
 )
 from storyviz.batch.status import BatchStatus, panels_drawn
 from storyviz.config import Settings
+from storyviz.registry import ROLES
 
 
 @dataclass
@@ -129,9 +130,7 @@ def _summary(
         "engine_options": engine.options(),
         "engine_stats": engine.stats(),
         "model_loads": _model_loads(states, engine.stats()),
-        "backends": {
-            r: manifest.config.get(r) for r in ("planner", "generator", "auditor", "repairer")
-        },
+        "backends": {r: manifest.config.get(r) for r in ROLES},
         "counts": {
             "stories": len(states),
             "completed": counts["completed"],
