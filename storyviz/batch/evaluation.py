@@ -41,7 +41,8 @@ def evaluate_batches(
     folders = [BatchFolder.open(runs_dir, b) for b in batch_ids]  # all known before any model loads
     results = []
     for folder in folders:
-        states = [s for s in folder.states() if s.status == "completed" and s.run_id]
+        every = folder.states()
+        states = [s for s in every if s.status == "completed" and s.run_id]
         if not states:
             raise InputError(f"batch {folder.batch_id} has no completed story to evaluate")
         runs = evaluate([s.run_id for s in states if s.run_id], runs_dir, **tools)
@@ -51,7 +52,7 @@ def evaluate_batches(
             "embedder": runs[0]["embedder"],
             "stories": stories,
             "mean": _mean(list(stories.values())),
-            "skipped": [s.key for s in folder.states() if s.status != "completed"],
+            "skipped": [s.key for s in every if s.status != "completed"],
         }
         write_json_atomic(folder.root / EVAL_FILE, result)
         results.append(result)

@@ -121,6 +121,7 @@ def _summary(
     drawn: int,
 ) -> dict[str, Any]:
     manifest = folder.manifest()
+    stats = engine.stats()
     counts = Counter(s.status for s in states)
     return {
         "batch_id": folder.batch_id,
@@ -128,8 +129,8 @@ def _summary(
         "status": status,
         "engine": engine.name,
         "engine_options": engine.options(),
-        "engine_stats": engine.stats(),
-        "model_loads": _model_loads(states, engine.stats()),
+        "engine_stats": stats,
+        "model_loads": _model_loads(states, stats),
         "backends": {r: manifest.config.get(r) for r in ROLES},
         "counts": {
             "stories": len(states),
