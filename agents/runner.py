@@ -21,7 +21,7 @@ from typing import Any
 from storyviz import registry
 from storyviz.agents.context import Backends
 from storyviz.config import Settings
-from storyviz.errors import BudgetExceededError, StoryvizError
+from storyviz.errors import BudgetExceededError, RunCancelled, StoryvizError
 from storyviz.importing import bulk_import
 from storyviz.metering import CallMeter, LLMCall, Metered, llm_costs
 from storyviz.redaction import redact
@@ -303,7 +303,7 @@ def _execute(
     except KeyboardInterrupt:
         _stop(run, "interrupted", "interrupted by the user")
         raise
-    except BudgetExceededError as exc:
+    except (BudgetExceededError, RunCancelled) as exc:
         _stop(run, "interrupted", str(exc))
         raise
     except StoryvizError as exc:

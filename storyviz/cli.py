@@ -681,6 +681,39 @@ def chat(
 
 
 @app.command()
+def studio(
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; another than 127.0.0.1 wants --auth."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 7860,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            help="USER:PASSWORD the page asks for (or USER with STORYVIZ_STUDIO_PASSWORD set).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="Drawings at once across all sessions.")
+    ] = 1,
+    runs_dir: RunsDir = None,
+    planner: PlannerOpt = None,
+    generator: GeneratorOpt = None,
+    auditor: AuditorOpt = None,
+    repairer: RepairerOpt = None,
+) -> None:
+    """Make comics in the browser: story, plan, drawing, pages, exports and history in one page."""
+    from storyviz.cli_studio import run_studio
+
+    code = run_studio(
+        host=host, port=port, auth=auth, runs_dir=runs_dir, draw_limit=concurrency,
+        planner=planner, generator=generator, auditor=auditor, repairer=repairer,
+    )  # fmt: skip
+    raise typer.Exit(code)
+
+
+@app.command()
 def backends() -> None:
     """List the backends each role can use, installed plugins' included (docs/plugins.md)."""
     from storyviz.backend_plugins import listing

@@ -64,3 +64,8 @@ class ModelOutputError(StoryvizError):
 
 class BudgetExceededError(StoryvizError):
     """The run's --max-llm-calls budget is spent; the run stops cleanly and can be resumed."""
+
+
+class RunCancelled(StoryvizError):
+    """The person asked the drawing to stop (the studio's cancel button). The run is stopped as
+    interrupted, not failed: its folder keeps what was drawn and `storyviz resume` continues it."""

@@ -19,8 +19,9 @@ from langgraph.types import Command, interrupt
 from storyviz.agents.chat.carry import RenderedRun, seed_after_edit, seed_redrawing
 from storyviz.agents.chat.state import ChatContext, ChatState, Reply, Snapshot
 from storyviz.agents.chat.tables import plan_table
+from storyviz.agents.planner.edit.plans import diff_plans
 from storyviz.agents.runner import RunOutcome, RunSeed, start_run
-from storyviz.errors import StoryvizError, WriterBusyError
+from storyviz.errors import RunCancelled, StoryvizError, WriterBusyError
 from storyviz.run_store import REPORT_FILE
 from storyviz.schemas import StoryPlan, StoryRequest
 
@@ -72,12 +73,19 @@ def edit(state: ChatState, runtime: Ctx) -> Command[Literal["wait", "render"]]:
     plan = StoryPlan.model_validate(state["plan"])
     planner = runtime.context.backends.planner
     editor = getattr(planner, "edit_plan", None)
-    if editor is None:
+    if editor is None and "plan" not in state["inbox"]:
         reply = Reply(f"The planner {planner.spec} cannot edit plans.", kind="error")
         return Command(goto="wait", update=_say(reply))
     seed = int(state["request"].get("seed", 0))
+    given = state["inbox"].get("plan")
     try:
-        change = editor(plan, state["inbox"]["text"], seed=seed)
+        if (
+            given is not None
+        ):  # a plan edited directly (the studio's tables), checked by the session
+            change = diff_plans(plan, StoryPlan.model_validate(given))
+        else:
+            assert editor is not None
+            change = editor(plan, state["inbox"]["text"], seed=seed)
     except StoryvizError as exc:
         return Command(goto="wait", update=_say(Reply(str(exc), kind="error")))
     if change.plan == plan:
@@ -174,6 +182,9 @@ def _draw(
         outcome = start_run(
             ctx.settings, request, seed=seed, backends=ctx.backends, listener=ctx.listener
         )
+    except RunCancelled as exc:
+        reply = Reply(f"{exc}. The plan is kept: say 'render' to draw it, or /undo.", kind="error")
+        return Command(goto="wait", update=_say(reply))
     except Exception as exc:  # noqa: BLE001 - the run folder records it; the chat goes on
         why = str(exc) if isinstance(exc, StoryvizError) else f"{type(exc).__name__}: {exc}"
         reply = Reply(

@@ -39,6 +39,8 @@ from storyviz.text_checks import is_utf8
 from storyviz.validation_errors import describe_validation_error
 from storyviz.writer_lock import WriterLock
 
+NO_PLAN_YET = "There is no plan yet: describe your story first."
+
 
 class ChatSession:
     """One thread of conversation; `send` takes a message and returns the structured Reply."""
@@ -122,6 +124,24 @@ class ChatSession:
             return self._start(message.text)
         kind = "approve" if message.kind == "approve" else "edit"
         return self._resume({"kind": kind, "text": message.text})
+
+    def replace_plan(
+        self, plan: StoryPlan | dict[str, Any], said: str = "edited the plan"
+    ) -> Reply:
+        """Take a plan edited directly (a web page's tables) as the next change, as a chat
+        message would: before approval it waits for 'yes', afterwards only what changed is drawn.
+        `said` is how the conversation records it. An invalid plan is answered, not raised."""
+        self._settle()
+        if not self.values.get("plan") or not self.waiting:
+            return Reply(NO_PLAN_YET, "error")
+        try:
+            checked = StoryPlan.model_validate(
+                plan.model_dump(mode="json") if isinstance(plan, StoryPlan) else plan
+            )
+        except ValidationError as exc:
+            return Reply(f"That plan is not valid: {describe_validation_error(exc)}", "error")
+        edit = {"kind": "edit", "text": said, "plan": checked.model_dump(mode="json")}
+        return self._resume(edit)
 
     def recap(self) -> Reply | None:
         """A short reminder of where a resumed thread stands (None for a new thread)."""
