@@ -179,7 +179,7 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
             return (
                 ("⚠ " if screen.error else "") + screen.notice,
                 screen.title,
-                screen.messages,
+                _escaped(screen.messages),
                 screen.characters or None,
                 screen.panels or None,
                 view.references,
@@ -311,6 +311,12 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
         reopen_button.click(on_reopen, [bench, threads], outputs, **draw)
         page.load(on_threads, [bench], [bench, threads])
     return page
+
+
+def _escaped(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Gradio's chat puts a message into the page as HTML (sanitised, but a story's <b> would
+    still be bold): escaped, every message reads exactly as it was written."""
+    return [{**m, "content": html.escape(m["content"], quote=False)} for m in messages]
 
 
 def _number(value: Any) -> int:

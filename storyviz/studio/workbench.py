@@ -289,7 +289,7 @@ class Workbench:
         plan = session.plan if session else None
         values = session.values if session else {}
         return Screen(
-            notice=reply.text.splitlines()[0] if reply.text else "",
+            notice=_notice(reply),
             error=reply.kind == "error",
             thread=session.thread if session else None,
             title=plan.title if plan else "",
@@ -299,6 +299,15 @@ class Workbench:
             view=self._view,
             approved=bool(values.get("run_dir")),
         )
+
+
+def _notice(reply: Reply) -> str:
+    """The reply in one line for the status box: what changed and what was drawn, without the
+    folder paths (the chat has the whole text)."""
+    lines = [
+        line for line in reply.text.splitlines() if not line.startswith(("Run folder:", "Report:"))
+    ]
+    return " ".join(lines[:3])
 
 
 def _drawing(base: Screen, progress: DrawingProgress) -> Screen:
