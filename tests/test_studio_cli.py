@@ -14,7 +14,8 @@ from storyviz.studio.launch import ServeOptions, launch_kwargs, parse_auth
 
 
 def studio(*args: str, pre: str = "") -> subprocess.CompletedProcess[str]:
-    code = f"{pre}import sys; from storyviz.cli import main; sys.argv = ['storyviz', 'studio', *{list(args)!r}]; main()"
+    argv = ["storyviz", "studio", *args]
+    code = f"{pre}import sys; from storyviz.cli import main; sys.argv = {argv!r}; main()"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
