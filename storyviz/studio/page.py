@@ -22,7 +22,7 @@ from storyviz.backend_plugins import names
 from storyviz.config import Settings
 from storyviz.errors import InputError
 from storyviz.schemas import MAX_PANELS
-from storyviz.studio.plan_cells import CHARACTER_COLUMNS, PANEL_COLUMNS
+from storyviz.studio.plan_cells import CHARACTER_COLUMNS, PANEL_COLUMNS, panel_prompt, panel_rows
 from storyviz.studio.run_view import FINDING_COLUMNS, ROUND_COLUMNS
 from storyviz.studio.workbench import Screen, StoryOptions, Workbench
 
@@ -186,7 +186,7 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
                 view.panels,
                 view.rounds or None,
                 view.findings or None,
-                [(path, "flagged") for path, _ in view.flagged],
+                view.flagged,
                 view.pages,
                 gr.update(choices=numbers, value=numbers[0] if numbers else None),
                 _report_link(view.report),
@@ -259,17 +259,13 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
             yield from stream(wb.edit_panel(_number(n), c or "", d or "", p or ""), wb)
 
         def on_pick(wb: Workbench | None, n: Any) -> tuple[str, str, str]:
+            """The chosen panel's caption, dialogue and prompt, as its table row shows them."""
             plan = wb.plan if wb else None
             number = _number(n)
             if plan is None or not 1 <= number <= len(plan.panels):
                 return "", "", ""
-            spec = plan.panels[number - 1]
-            names_ = {c.id: c.name for c in plan.characters}
-            said = " / ".join(
-                f"{names_.get(line.speaker_id or '', 'narrator')}: {line.text}"
-                for line in spec.dialogue
-            )
-            return spec.caption or "", said, spec.image_prompt or ""
+            row = panel_rows(plan)[number - 1]
+            return row[4], row[5], panel_prompt(plan, number)
 
         def on_cancel(wb: Workbench | None) -> str:
             return wb.cancel() if wb else "Nothing is being drawn."

@@ -18,8 +18,6 @@ from storyviz.schemas import AuditLog, PanelVersion, RunEvent, StoryPlan
 
 Picture = tuple[str, str]
 """(image path, caption), what a gallery shows."""
-Annotated = tuple[str, list[tuple[tuple[int, int, int, int], str]]]
-"""(image path, [(pixel box, label)]): a flagged version with its findings' boxes."""
 
 FINDING_COLUMNS = [
     "panel",
@@ -44,7 +42,7 @@ class RunView:
     pages: list[Picture] = field(default_factory=list)
     findings: list[list[str]] = field(default_factory=list)
     rounds: list[list[str]] = field(default_factory=list)
-    flagged: list[Annotated] = field(default_factory=list)
+    flagged: list[Picture] = field(default_factory=list)  # versions with findings
     consistency_index: float | None = None
 
     @property
@@ -103,11 +101,12 @@ def _caption(n: int, panel_id: str, version: PanelVersion) -> str:
 
 def _findings(
     folder: Path, plan: StoryPlan, audit: AuditLog, names: dict[str, str]
-) -> tuple[list[list[str]], list[Annotated]]:
+) -> tuple[list[list[str]], list[Picture]]:
     """Every version's findings, each with the repair that answered it (the next version whose
-    repair names the finding), and the flagged versions with their boxes."""
+    repair names the finding), and the versions that had findings (the report draws their
+    boxes)."""
     rows: list[list[str]] = []
-    flagged: list[Annotated] = []
+    flagged: list[Picture] = []
     order = {p.id: n for n, p in enumerate(plan.panels, start=1)}
     for panel_id, versions in audit.versions.items():
         answered = {
@@ -117,7 +116,6 @@ def _findings(
             for fid in v.repair.finding_ids
         }
         for v in versions:
-            boxes = []
             for f in v.findings:
                 who = names.get(f.character_id or "", f.character_id or "")
                 what = f.attribute or f.kind
@@ -134,25 +132,11 @@ def _findings(
                         answered.get(f.id, "-"),
                     ]
                 )
-                if f.region is not None:
-                    boxes.append((f.region, f"{who} {what}".strip()))
             image = folder / v.path
             if v.findings and image.is_file():
-                flagged.append((str(image), _pixel_boxes(image, boxes)))
+                n = order.get(panel_id, "?")
+                flagged.append((str(image), f"{n}. {panel_id} v{v.version}"))
     return rows, flagged
-
-
-def _pixel_boxes(
-    image: Path, boxes: list[tuple[tuple[float, float, float, float], str]]
-) -> list[tuple[tuple[int, int, int, int], str]]:
-    from PIL import Image
-
-    with Image.open(image) as im:
-        w, h = im.size
-    return [
-        ((round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)), label)
-        for (x0, y0, x1, y1), label in boxes
-    ]
 
 
 @dataclass

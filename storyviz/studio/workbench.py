@@ -286,8 +286,8 @@ class Workbench:
     def _screen(self, reply: Reply, said: bool = True) -> Screen:
         """`said`: the reply is an answer, shown in the chat unless the thread recorded it."""
         session = self._session
-        plan = session.plan if session else None
-        values = session.values if session else {}
+        values = session.values if session else {}  # one read of the thread's checkpoint
+        plan = StoryPlan.model_validate(values["plan"]) if values.get("plan") else None
         return Screen(
             notice=_notice(reply),
             error=reply.kind == "error",
