@@ -303,11 +303,20 @@ def _pages(folder: RunFolder) -> list[Picture | str]:
     return found
 
 
+ASSIGNED_NOTE = "(assigned, not in the story)"
+
+
+def _marked(text: str | None, assigned: bool) -> str | None:
+    return f"{text} {ASSIGNED_NOTE}" if text and assigned else text
+
+
 @dataclass(frozen=True)
 class CharacterView:
     sheet: CharacterSheet
     attributes: list[tuple[str, str]]
-    colors: list[tuple[str, str, str | None]]
+    colors: list[tuple[str, str, str | None, bool]]
+    """Part, colour word, swatch CSS, and whether the planner assigned it (the story states no
+    colour for that part), so a reader does not take an invented colour for the story's."""
     reference: Picture | None
     reference_path: str
 
@@ -323,8 +332,8 @@ def _characters(folder: RunFolder) -> list[CharacterView]:
             ("age", attrs.age),
             ("hair", attrs.hair),
             ("eyes", attrs.eyes),
-            ("skin", attrs.skin),
-            ("outfit", attrs.outfit),
+            ("skin", _marked(attrs.skin, "fur" in attrs.assigned_colors)),
+            ("outfit", _marked(attrs.outfit, "outfit" in attrs.assigned_colors)),
             ("accessories", ", ".join(attrs.accessories)),
         ]
         reference_path = folder.reader.reference_name(sheet.id)
@@ -332,7 +341,10 @@ def _characters(folder: RunFolder) -> list[CharacterView]:
             CharacterView(
                 sheet=sheet,
                 attributes=[(name, value) for name, value in rows if value],
-                colors=[(part, word, swatch(word)) for part, word in attrs.colors.items()],
+                colors=[
+                    (part, word, swatch(word), part in attrs.assigned_colors)
+                    for part, word in attrs.colors.items()
+                ],
                 reference=_picture(folder, reference_path, THUMB_LONG_SIDE),
                 reference_path=reference_path,
             )
@@ -394,6 +406,7 @@ class VersionView:
     picture: Picture | None
     current: bool
     record: PanelVersion | None
+    chosen: bool = False  # a person picked it (chat /use, the studio)
 
 
 @dataclass(frozen=True)
@@ -451,6 +464,7 @@ def _versions(folder: RunFolder, panel_id: str) -> list[VersionView]:
             picture=_picture(folder, paths[number], THUMB_LONG_SIDE),
             current=number == current,
             record=records.get(number),
+            chosen=audit is not None and audit.chosen.get(panel_id) == number,
         )
         for number in sorted(paths)
     ]

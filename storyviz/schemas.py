@@ -119,6 +119,11 @@ class CharacterAttributes(Model):
         description="part -> colour name, e.g. {'hair': 'red', 'outfit': 'yellow'}; "
         "parts are hair, eyes, skin, fur, outfit, accessory",
     )
+    assigned_colors: list[str] = Field(
+        default_factory=list,
+        description="parts of `colors` whose colour the planner chose because the story states "
+        "none (so the auditor has a colour to check); every other colour is the story's",
+    )
 
 
 class CharacterSheet(Model):

@@ -176,6 +176,8 @@ def _wearing(sheet: CharacterSheet, feature: Feature) -> CharacterSheet:
     if colour:
         colors[part] = colour
     update: dict[str, object] = {"colors": colors}
+    if feature.color:  # the person named the colour: it is no longer the planner's choice
+        update["assigned_colors"] = [p for p in a.assigned_colors if p != part]
     if part == "accessory":
         same = [x for x in a.accessories if x.split()[-1:] == [feature.noun]]
         old_text = same[0] if same else None
@@ -199,7 +201,10 @@ def _without(sheet: CharacterSheet, noun: str) -> CharacterSheet:
         description = re.sub(
             rf"(?:,\s*with|\s+and|,)?\s+(?:an?\s+|the\s+)?{re.escape(phrase)}\b", "", description
         )
-    attributes = a.model_copy(update={"accessories": accessories, "colors": colors})
+    assigned = [p for p in a.assigned_colors if p in colors]
+    attributes = a.model_copy(
+        update={"accessories": accessories, "colors": colors, "assigned_colors": assigned}
+    )
     return _relook(sheet, attributes, description)
 
 

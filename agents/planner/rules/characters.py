@@ -25,6 +25,7 @@ from storyviz.agents.planner.rules.looks import (
     parse_features,
 )
 from storyviz.agents.planner.rules.names import find_names
+from storyviz.agents.planner.rules.stated import read_stated_colours
 from storyviz.agents.planner.rules.text import WORD_RE, has_cjk, looks_like_verb, wordset
 
 
@@ -89,6 +90,8 @@ _OWNED_PART_RE = re.compile(r"['’]s\s+" + _PART_TAIL, re.IGNORECASE)
 _PRONOUN_PART_RE = re.compile(r"(?<!\w)(?P<pron>her|his|its)\s+" + _PART_TAIL, re.IGNORECASE)
 _PRONOUN_GENDER = {"she": "f", "her": "f", "he": "m", "his": "m", "him": "m", "it": "n", "its": "n"}
 _RESOLVE_DEPTH = 12
+_DESCRIPTION_STARTS = wordset("in with wearing from carrying holding")
+_COPULAS = wordset("is was were are has had")
 
 
 def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
@@ -105,6 +108,9 @@ def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
         )
         for f in find_names(text, narration)
     ]
+    narrator = _narrator(narration)
+    if narrator is not None:
+        drafts.append(narrator)
     phrases = find_noun_phrases(narration)
     if has_cjk(narration):
         phrases += cjk.find_noun_phrases(narration)
@@ -115,9 +121,31 @@ def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
     links = _direct_links(narration, phrases, drafts, name_pattern)
     if name_pattern is not None:
         _naming_links(narration, phrases, drafts, name_pattern, links)
-    owners = _assign_phrases(narration, phrases, drafts, links)
+    same_as = _appositive_phrase_links(narration, phrases, links)
+    _pronoun_copular_links(narration, phrases, drafts, links, same_as)
+    owners = _assign_phrases(narration, phrases, drafts, links, same_as)
     _gather_features(narration, phrases, owners, drafts)
+    read_stated_colours(narration, list(drafts))
     return sorted(drafts, key=lambda d: d.first)
+
+
+_FIRST_PERSON_RE = re.compile(r"(?<![\w'’])(?:I|me|my|My|myself)(?![\w'’])")
+
+
+def _narrator(narration: str) -> CharacterDraft | None:
+    """ "I pulled on my red boots": a first-person narrator is a character, called "the
+    narrator", whom "I", "me" and "my" refer to. Only the narration counts: "I" inside a quote
+    is a speaker, not the teller."""
+    found = [m for m in _FIRST_PERSON_RE.finditer(narration)]
+    if not any(m.group() == "I" for m in found):
+        return None
+    return CharacterDraft(
+        "the narrator",
+        False,
+        found[0].start(),
+        ["I"],
+        spans=[(m.start(), m.end()) for m in found],
+    )
 
 
 def _alias_pattern(drafts: list[CharacterDraft]) -> re.Pattern[str] | None:
@@ -147,9 +175,101 @@ def _direct_links(
         alias = _name_after_phrase(narration, phrase, name_pattern) or _name_before_phrase(
             narration, phrase, name_pattern
         )
+        if alias is None:
+            alias = _name_is_phrase(narration, phrase, name_pattern)
         if alias is not None:
             links[i] = _index_of_alias(drafts, alias)
     return links
+
+
+_COPULA_BEFORE = r"\s+(?:is|was)\s+(?:(?:also|still|just)\s+)?$"
+_LIST_AFTER_RE = re.compile(r"\s*(?:,\s*)?(?:and|or|&)\s|\s*,\s*(?:a|an|the)\s", re.IGNORECASE)
+
+
+def _name_is_phrase(narration: str, phrase: NounPhrase, names: re.Pattern[str]) -> str | None:
+    """A copular introduction: "Nora was a quiet girl", "Unit Seven was a small robot"."""
+    if has_cjk(phrase.surface) or phrase.determiner not in ("a", "an", "our", "my", "the"):
+        return None
+    if re.match(r"['’]s\s", narration[phrase.end : phrase.end + 3]):
+        return None  # "Rufus is our neighbour's dog": the neighbour is someone else
+    before = narration[max(0, phrase.start - 80) : phrase.start]
+    # "Nora was a quiet girl", "Rufus is our neighbour's dog, a huge black dog"
+    m = re.search(
+        rf"(?P<name>{names.pattern}){_COPULA_BEFORE[:-1]}(?:(?:[\w'’]+\s+){{0,3}}[\w'’]+,\s+)?$",
+        before,
+    )
+    return m.group("name") if m else None
+
+
+def _appositive_phrase_links(
+    narration: str, phrases: list[NounPhrase], links: dict[int, int]
+) -> dict[int, int]:
+    """ "the baker, a woman in a white apron", "our neighbour's dog, a huge black dog", "her best
+    customer was a boy named Oliver": two noun phrases set off by a comma or joined by "was" are
+    one character, unless they are items of a list ("a baker, a postman and a goat"). Returns
+    phrase -> the earlier phrase it is the same as, for pairs neither of which names someone."""
+    same_as: dict[int, int] = {}
+    for k in range(1, len(phrases)):
+        first, second = phrases[k - 1], phrases[k]
+        if has_cjk(second.surface) or first.creature.species != second.creature.species:
+            continue
+        between = narration[first.end : second.start]
+        comma = re.fullmatch(r"\s*,\s*", between) is not None
+        copula = re.fullmatch(r"\s+(?:is|was)\s+", between) is not None
+        if not (comma or copula) or second.determiner not in ("a", "an"):
+            continue
+        if comma and _LIST_AFTER_RE.match(narration, second.end):
+            continue
+        if k - 1 in links and k not in links:
+            links[k] = links[k - 1]
+        elif k in links and k - 1 not in links:
+            links[k - 1] = links[k]
+        elif k not in links and k - 1 not in links:
+            same_as[k] = k - 1
+    return same_as
+
+
+_PRONOUN_IS_RE = re.compile(r"(?<!\w)(she|he)\s+(?:is|was)\s+$", re.IGNORECASE)
+
+
+def _pronoun_copular_links(
+    narration: str,
+    phrases: list[NounPhrase],
+    drafts: list[CharacterDraft],
+    links: dict[int, int],
+    same_as: dict[int, int],
+) -> None:
+    """ "She was a tall woman in a black robe": the phrase is the person "she" points back to,
+    the latest name or noun phrase of that gender before it."""
+    for k, phrase in enumerate(phrases):
+        if k in links or k in same_as or has_cjk(phrase.surface):
+            continue
+        m = _PRONOUN_IS_RE.search(narration, max(0, phrase.start - 20), phrase.start)
+        if m is None or phrase.creature.species != "human":
+            continue
+        wanted = "f" if m.group(1).lower() == "she" else "m"
+        candidates: list[tuple[int, str, int]] = [
+            (start, "name", i)
+            for i, d in enumerate(drafts)
+            for start, _ in d.spans
+            if start < m.start() and d.looks.gender in (wanted, None)
+        ]
+        candidates += [
+            (p.start, "phrase", j)
+            for j, p in enumerate(phrases[:k])
+            if p.start < m.start()
+            and p.creature.species == "human"
+            and p.creature.gender in (wanted, None)
+        ]
+        if not candidates:
+            continue
+        _, kind, index = max(candidates)
+        if kind == "name":
+            links[k] = index
+        elif index in links:
+            links[k] = links[index]
+        else:
+            same_as[k] = same_as.get(index, index)
 
 
 def _name_after_phrase(narration: str, phrase: NounPhrase, names: re.Pattern[str]) -> str | None:
@@ -222,6 +342,7 @@ def _assign_phrases(
     phrases: list[NounPhrase],
     drafts: list[CharacterDraft],
     links: dict[int, int],
+    same_as: dict[int, int],
 ) -> list[int | None]:
     """The character each noun phrase refers to. An unlinked phrase belongs to the character its
     noun was last linked to ("the robot dog" after "she names him Bolt" is Bolt); phrases whose
@@ -239,6 +360,12 @@ def _assign_phrases(
                 current[key] = owner
             current[phrase.key] = owner
             owners.append(owner)
+        elif i in same_as and owners[same_as[i]] is not None:
+            owners.append(owners[same_as[i]])
+        elif i in same_as:
+            key = next(k for k, g in pending.items() if same_as[i] in g)
+            pending[key].append(i)
+            owners.append(None)
         elif phrase.key in current:
             owners.append(current[phrase.key])
         else:
@@ -262,12 +389,17 @@ def _assign_phrases(
 
 def _is_subject(narration: str, phrase: NounPhrase) -> bool:
     """Whether the phrase acts in its sentence ("a cat watched"), not merely being mentioned."""
-    following = (
-        WORD_RE.match(narration, phrase.end + 1)
-        if narration[phrase.end : phrase.end + 1] == " "
-        else None
-    )
-    return following is not None and looks_like_verb(following.group())
+    rest = narration[phrase.end : phrase.end + 120]
+    stop = re.search(r"[.;!?,\n]", rest)
+    words = [w.group() for w in WORD_RE.finditer(rest[: stop.start()] if stop else rest)]
+    if not words or not rest.startswith(" "):
+        return False
+    if looks_like_verb(words[0]) or (words[0].endswith("ing") and len(words[0]) > 4):
+        return True  # "a cat watched", "a girl hiding behind a statue"
+    if words[0].lower() not in _DESCRIPTION_STARTS:
+        return False
+    # "a girl in a pink hoodie raised her hand", "a tall girl with a ponytail was stacking"
+    return any(w.lower() in _COPULAS or looks_like_verb(w) for w in words[1:9])
 
 
 def _gather_features(

@@ -68,7 +68,10 @@ CREATURES: dict[str, Creature] = {
         policeman adult m; policewoman adult f; mayor adult -; monk adult m; nun adult f;
         priest adult m; musician adult -; artist adult -; painter adult -; poet adult -;
         librarian adult -; postman adult m; mailman adult m; waiter adult m;
-        waitress adult f; girlfriend - f; boyfriend - m"""
+        waitress adult f; girlfriend - f; boyfriend - m; ferryman adult m; fishmonger adult -;
+        customer adult -; cook adult -; butcher adult -; shepherd adult -; boatman adult m;
+        driver adult -; clerk adult -; janitor adult -; gardener adult -; porter adult -;
+        nephew - m; niece - f; granddaughter child f; grandson child m; cousin - -"""
     ),
     **_beings(
         """dog puppy=dog:young pup=dog:young hound=dog cat kitten=cat:young kitty=cat bird
@@ -118,7 +121,8 @@ PART_WORDS: dict[str, Part] = {
             "raincoat coat jacket dress gown shirt t-shirt tshirt blouse sweater jumper hoodie "
             "cardigan uniform suit tuxedo robe robes cloak cape kimono overalls dungarees skirt "
             "trousers pants jeans shorts armor armour apron vest tunic pajamas pyjamas outfit "
-            "clothes costume spacesuit parka poncho leggings hood overcoat"
+            "clothes costume spacesuit parka poncho leggings hood overcoat blazer smock sundress "
+            "jumpsuit waistcoat frock pinafore sari toga habit"
         ),
         "outfit",
     ),
@@ -128,7 +132,7 @@ PART_WORDS: dict[str, Part] = {
             "satchel umbrella collar bow ribbon necklace bracelet boots shoes sneakers gloves "
             "mittens watch helmet crown tiara sword staff wand badge earrings headphones mask "
             "bandana headband belt tie bowtie cane basket lantern medal locket amulet antenna "
-            "antennae wings"
+            "antennae wings shawl headscarf beret bonnet sash"
         ),
         "accessory",
     ),
@@ -284,6 +288,8 @@ def parse_features(clause: str) -> list[Feature]:
         if not words:
             continue
         at = next((i for i, w in enumerate(words) if w in PART_WORDS), None)
+        while at is not None and at + 1 < len(words) and words[at + 1] in PART_WORDS:
+            at += 1  # "a wool sweater", "a fur hat": the last part word is the garment
         if at is None:
             if all(colour_word(w) is not None or w in ("light", "dark", "bright") for w in words):
                 carried.extend(words)  # "brown" in "brown and white fur"

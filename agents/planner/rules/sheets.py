@@ -3,7 +3,8 @@
 A sheet is the contract every later stage keeps a character to. Every sheet gets at least one
 body colour (outfit for people, fur for animals and robots): the story's own where it gives one,
 otherwise a fallback colour no other character uses, so characters stay tell-apart in a sketch
-and measurable for the colour auditor.
+and measurable for the colour auditor. A fallback is listed in `assigned_colors`, so neither the
+report nor a reader takes it for the story's.
 """
 
 from __future__ import annotations
@@ -93,14 +94,23 @@ def _give_body_colours(
         )
         used.add(colour)
         colors = {**attrs.colors, part: colour}
+        assigned = [*attrs.assigned_colors, part]
         if part == "outfit":
             attributes[index] = attrs.model_copy(
-                update={"colors": colors, "outfit": attrs.outfit or f"{colour} clothes"}
+                update={
+                    "colors": colors,
+                    "assigned_colors": assigned,
+                    "outfit": attrs.outfit or f"{colour} clothes",
+                }
             )
         else:
             body = "body" if robot else "fur"
             attributes[index] = attrs.model_copy(
-                update={"colors": colors, "skin": attrs.skin or f"{colour} {body}"}
+                update={
+                    "colors": colors,
+                    "assigned_colors": assigned,
+                    "skin": attrs.skin or f"{colour} {body}",
+                }
             )
         draft.looks.body_color = draft.looks.body_color or (None if part == "outfit" else colour)
 
