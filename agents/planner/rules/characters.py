@@ -110,7 +110,7 @@ def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
     ]
     narrator = _narrator(narration)
     if narrator is not None:
-        drafts.append(narrator)
+        _add_narrator(narration, narrator, drafts)
     phrases = find_noun_phrases(narration)
     if has_cjk(narration):
         phrases += cjk.find_noun_phrases(narration)
@@ -146,6 +146,22 @@ def _narrator(narration: str) -> CharacterDraft | None:
         ["I"],
         spans=[(m.start(), m.end()) for m in found],
     )
+
+
+_SELF_NAMING_RE = re.compile(r"(?:\b[Mm]y\s+name\s+is|(?<!\w)I\s+am|(?<!\w)I['’]m)\s+")
+
+
+def _add_narrator(narration: str, narrator: CharacterDraft, drafts: list[CharacterDraft]) -> None:
+    """ "My name is Theodora": the narrator is that named character, not a second one."""
+    for m in _SELF_NAMING_RE.finditer(narration):
+        named = next(
+            (d for d in drafts if any(narration.startswith(a, m.end()) for a in d.aliases)), None
+        )
+        if named is not None:
+            named.aliases.append("I")
+            named.spans.extend(narrator.spans)
+            return
+    drafts.append(narrator)
 
 
 def _alias_pattern(drafts: list[CharacterDraft]) -> re.Pattern[str] | None:
@@ -411,7 +427,12 @@ def _gather_features(
     """Descriptions attached to a name, a noun phrase or a pronoun: "Mia, with red hair",
     "a girl in a yellow raincoat", "she wears a blue scarf", "Bolt's eyes are green"."""
     timeline = sorted(
-        [(start, i) for i, d in enumerate(drafts) for start, _ in d.spans]
+        [
+            (start, i)
+            for i, d in enumerate(drafts)
+            for start, end in d.spans
+            if not _FIRST_PERSON_RE.fullmatch(narration, start, end)  # "he" is never "I"
+        ]
         + [(p.start, o) for p, o in zip(phrases, owners, strict=True) if o is not None]
     )
     positions = [t[0] for t in timeline]

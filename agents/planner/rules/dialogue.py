@@ -34,7 +34,10 @@ SPEECH_VERBS = (
         insisted insists warned warns promised promises gasped gasps grumbled grumbles hissed
         hisses snapped snaps squeaked squeaks sang sings chirped chirps purred purrs meowed
         whimpered whimpers sobbed sobs stammered stammers suggested suggests agreed agrees
-        interrupted wailed wails declared declares
+        interrupted wailed wails declared declares reported reports boomed booms squawked
+        squawks corrected corrects groaned groans mumbled mumbles grunted grunts chuckled
+        chuckles snorted snorts moaned moans protested protests demanded demands repeated
+        repeats scolded scolds urged urges panted pants breathed breathes piped pipes
         сказал сказала сказали спросил спросила ответил ответила прошептал прошептала
         воскликнул воскликнула"""
     )

@@ -1,4 +1,4 @@
-"""Where the quoted speech is: straight, curly, guillemet and CJK corner quotes.
+"""Where the quoted speech is: straight, curly, guillemet and CJK corner quotes, double or single.
 
 Sentence splitting must not cut inside a quote, name finding must not read "Are you lost?" as
 narration, and captions must leave dialogue to the balloons; all three ask this module.
@@ -19,7 +19,22 @@ _CLOSERS: dict[str, str] = {
     "『": "』",
     "‹": "›",
 }
-_OPENER_RE = re.compile("[" + re.escape("".join(_CLOSERS)) + "]")
+_SINGLE_CLOSERS: dict[str, str] = {"'": "'", "‘": "’"}
+"""Single marks double as apostrophes ("it's", "dogs'"), so they open only at a word's start and
+close only where no letter follows."""
+_OPENER_RE = re.compile(
+    "["
+    + re.escape("".join(_CLOSERS))
+    + "]"
+    + "|(?:(?<=^)|(?<=[\\s(\\[—–-]))["
+    + re.escape("".join(_SINGLE_CLOSERS))
+    + "](?=\\S)",
+    re.MULTILINE,
+)
+_SINGLE_CLOSE_RE = {
+    mark: re.compile(rf"(?<=\S){re.escape(closer)}(?![^\W\d_])")
+    for mark, closer in _SINGLE_CLOSERS.items()
+}
 
 MAX_QUOTE_CHARS = 1500
 """An opening mark without a closing one this near is a stray mark, not a quote."""
@@ -50,8 +65,13 @@ def find_quotes(text: str) -> list[Quote]:
         paragraph = text.find("\n\n", opening + 1, limit)
         if paragraph != -1:
             limit = paragraph
-        found = [text.find(mark, opening + 1, limit) for mark in _CLOSERS[match.group()]]
-        closing = min((p for p in found if p != -1), default=-1)
+        mark = match.group()
+        if mark in _SINGLE_CLOSERS:
+            close = _SINGLE_CLOSE_RE[mark].search(text, opening + 1, limit)
+            closing = close.start() if close else -1
+        else:
+            found = [text.find(m, opening + 1, limit) for m in _CLOSERS[mark]]
+            closing = min((p for p in found if p != -1), default=-1)
         if closing <= opening + 1:
             position = opening + 1
             continue

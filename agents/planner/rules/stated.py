@@ -30,6 +30,7 @@ _DRESSED_RE = re.compile(
     r"(?:bright\s+|pale\s+|dark\s+)?(?P<colour>[^\W\d_]+)(?!\w)(?P<rest>\s+[^\W\d_]+)?",
     re.IGNORECASE,
 )
+_FIRST_PERSON = wordset("i me my myself")
 _GROUP_WORDS = wordset("both all")
 _COPULAS = wordset("is was are were")
 _LINKS = wordset("that which")
@@ -84,6 +85,8 @@ def _pronoun_mentions(
     narration: str, named: list[_Mention], drafts: list[Draftlike]
 ) -> list[_Mention]:
     """Each "she"/"his"/"it" resolved to the latest named mention before it that fits."""
+    # "she" and "he" never mean the teller, so "I"/"my" are no antecedents
+    named = [m for m in named if narration[m.start : m.end].lower() not in _FIRST_PERSON]
     starts = [m.start for m in named]
     found: list[_Mention] = []
     for word in WORD_RE.finditer(narration):
@@ -122,8 +125,13 @@ def _stated_parts(words: list[re.Match[str]]) -> list[Stated]:
     or after it ("hair was bright red", "a backpack that is green"), and "painted orange"."""
     found: list[Stated] = []
     lower = [w.group().lower() for w in words]
+    last_part: str | None = None
     for k, word in enumerate(lower):
+        if word == "one" and last_part is not None:
+            word = last_part  # "Ben's red coat hung next to Mia's green one"
         part = PART_WORDS.get(word)
+        if part is not None:
+            last_part = word
         if part is None or (k + 1 < len(lower) and lower[k + 1] in PART_WORDS):
             continue  # "wool" in "a wool sweater" names the garment's stuff, not a part
         start = k
