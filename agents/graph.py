@@ -408,6 +408,7 @@ def audit_log(view: View) -> AuditLog:
         rounds=rounds,
         versions=view.all_versions(),
         current={pid: v.version for pid, v in view.current().items()},
+        chosen=view.chosen,
         references=dict(view.state.get("references", {})),
         consistency_index=rounds[-1].consistency_index if rounds else None,
     )

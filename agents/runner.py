@@ -51,6 +51,7 @@ class RunSeed:
     plan: StoryPlan | None = None
     references: dict[str, Path] = field(default_factory=dict)  # character id -> image
     panels: dict[str, list[CarriedVersion]] = field(default_factory=dict)  # panel id -> versions
+    chosen: dict[str, int] = field(default_factory=dict)  # panel id -> carried version picked
 
 
 @dataclass
@@ -208,6 +209,9 @@ def _check_seed(seed: RunSeed, plan: StoryPlan) -> None:
     for path in [*seed.references.values(), *(c.image for vs in seed.panels.values() for c in vs)]:
         if not Path(path).is_file():
             raise StoryvizError(f"the run seed's image {path} does not exist")
+    for panel_id, number in seed.chosen.items():
+        if all(c.version.version != number for c in seed.panels.get(panel_id, [])):
+            raise StoryvizError(f"the run seed picks {panel_id} v{number}, which it does not carry")
 
 
 def _seeded_state(run: Run, seed: RunSeed) -> dict[str, Any]:
@@ -232,6 +236,8 @@ def _seeded_state(run: Run, seed: RunSeed) -> dict[str, Any]:
             versions.setdefault(panel_id, []).append(record.model_dump(mode="json"))
     if versions:
         state["versions"] = versions
+    if seed.chosen:
+        state["chosen"] = dict(seed.chosen)
     return state
 
 
@@ -282,6 +288,7 @@ def _execute(
             backend.bind_meter(meter, role)
     if hasattr(backends.generator, "base_dir"):  # generators that read reference images
         backends.generator.base_dir = run.dir  # references are stored run-relative
+    _bind_planner(run, backends.planner)
     if hasattr(backends.generator, "progress"):  # generators that report denoising steps
         backends.generator.progress = lambda step, total: run.notify(
             "denoise", "render", detail={"step": step, "total": total}
@@ -313,6 +320,19 @@ def _execute(
         _stop(run, "failed", f"{type(exc).__name__}: {exc}")
         raise
     return outcome(run, run.manifest())
+
+
+def _bind_planner(run: Run, planner: object) -> None:
+    """A model planner's salvage warnings become warning events (the CLI prints them, the
+    report lists them); its streamed tokens become live progress, not logged."""
+    if hasattr(planner, "warn"):
+        planner.warn = lambda message: run.emit("warning", "plan", detail={"message": message})
+    if hasattr(planner, "progress"):
+        planner.progress = lambda purpose, tokens, seconds: run.notify(
+            "llm_progress",
+            "plan",
+            detail={"purpose": purpose, "tokens": tokens, "seconds": round(seconds, 2)},
+        )
 
 
 def _record_call(run: Run, call: LLMCall) -> None:

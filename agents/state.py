@@ -52,6 +52,7 @@ class PipelineState(TypedDict, total=False):
     versions: Annotated[dict[str, list[VersionDump]], merge_versions]
     rounds: list[dict[str, Any]]
     repair_jobs: list[dict[str, Any]]
+    chosen: dict[str, int]  # panel id -> version a person picked (chat /use); never repaired
     pages: list[str]
     timings: Annotated[dict[str, float], add_timings]
     job: dict[str, Any]  # the payload a Send hands to one render task
@@ -86,29 +87,37 @@ class View:
     def unaudited(self) -> list[PanelVersion]:
         return [v for vs in self.all_versions().values() for v in vs if v.score is None]
 
+    @property
+    def chosen(self) -> dict[str, int]:
+        return dict(self.state.get("chosen", {}))
+
     def current(self) -> dict[str, PanelVersion]:
-        """The best-scoring audited version of each panel; the earliest wins a tie, so a repair
-        that does not improve a panel never replaces it."""
-        chosen: dict[str, PanelVersion] = {}
+        """The version a person picked, else the best-scoring audited one; the earliest wins a
+        tie, so a repair that does not improve a panel never replaces it."""
+        current: dict[str, PanelVersion] = {}
+        picked = self.chosen
         for pid, versions in self.all_versions().items():
-            audited = [v for v in versions if v.score is not None] or versions
+            mine = [v for v in versions if v.version == picked.get(pid)]
+            audited = mine or [v for v in versions if v.score is not None] or versions
             if audited:
-                chosen[pid] = max(audited, key=lambda v: (v.score or 0.0, -v.version))
-        return chosen
+                current[pid] = max(audited, key=lambda v: (v.score or 0.0, -v.version))
+        return current
 
     def repairs_done(self, panel_id: str) -> int:
         return sum(1 for v in self.versions(panel_id) if v.repair is not None)
 
     def repair_candidates(self) -> list[str]:
-        """Flagged panels of the last round that may still be repaired within the limits."""
+        """Flagged panels of the last round that may still be repaired within the limits; a
+        panel whose version a person picked is theirs, not the repairer's."""
         rounds = self.rounds
         if not rounds:
             return []
         repair_rounds_done = len(rounds) - 1
         if repair_rounds_done >= self.limits["max_rounds"]:
             return []
+        picked = self.chosen
         return [
             pid
             for pid in rounds[-1].flagged
-            if self.repairs_done(pid) < self.limits["max_attempts"]
+            if self.repairs_done(pid) < self.limits["max_attempts"] and pid not in picked
         ]

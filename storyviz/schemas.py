@@ -405,6 +405,10 @@ class AuditLog(Model):
     rounds: list[AuditRound] = Field(default_factory=list)
     versions: dict[str, list[PanelVersion]] = Field(default_factory=dict)
     current: dict[str, int] = Field(default_factory=dict, description="panel id -> version")
+    chosen: dict[str, int] = Field(
+        default_factory=dict,
+        description="panel id -> the version a person picked as current; no repair replaces it",
+    )
     references: dict[str, str] = Field(
         default_factory=dict, description="character id -> reference image path (run-relative)"
     )

@@ -307,3 +307,50 @@ def test_a_run_being_drawn_elsewhere_is_not_read_or_drawn_over(tmp_path: Path) -
         assert chat.values["run_dir"] == str(new)
         said = chat.values["messages"][-1]["text"]
         assert "Redrawn: panel 1 (p01)" in said and "is gone" not in said
+
+
+def test_use_picks_the_version_a_panel_shows_and_keeps_it(tmp_path: Path) -> None:
+    """/use N V: no drawing, only that panel's picture changes, no repair replaces it, and the
+    choice is carried by later edits until the panel itself is drawn again."""
+    from storyviz.agents.chat.carry import RenderedRun
+
+    runs = tmp_path / "runs"
+    with ChatSession.open("pick", runs_dir=runs, generator="sketch?drift=1", panels=3) as chat:
+        chat.send(MIA_STORY)
+        first = chat.send("yes")
+        run = RenderedRun.open(str(first.run_dir))
+        repaired = [p.id for p in run.plan.panels if len(run.audit.versions[p.id]) > 1]
+        assert repaired, "drift=1 makes the offline auditor flag and repair panels"
+        pid = repaired[0]
+        n = [p.id for p in run.plan.panels].index(pid) + 1
+        shown = run.audit.current[pid]
+        other = next(v.version for v in run.audit.versions[pid] if v.version != shown)
+
+        picked = chat.send(f"/use {n} v{other}")
+        assert picked.kind == "render", picked.text
+        assert f"Panel {n} ({pid}) now shows v{other}" in picked.text and "Drew 0" in picked.text
+        after = RenderedRun.open(str(picked.run_dir))
+        assert after.audit.current[pid] == other and after.audit.chosen == {pid: other}
+        assert all(r.panel_id != pid for rnd in after.audit.rounds for r in rnd.repairs)
+        old, new = images(str(first.run_dir)), images(str(picked.run_dir))
+        assert [p for p in old if old[p] != new[p]] == [pid]
+        assert "picked by hand" in (Path(str(picked.run_dir)) / "report.html").read_text()
+        assert chat.send(f"/use {n} {other}").kind == "info"  # already shown
+
+        for message, fragment in [
+            (f"/use {n}", "which version of panel"),
+            (f"/use {n} v99", "has no v99"),
+            (f"/use {n} best", "the version must be a number"),
+            ("/use 9 1", "there is no panel 9"),
+        ]:
+            reply = chat.send(message)
+            assert reply.kind == "error" and fragment in reply.text, (message, reply.text)
+
+        elsewhere = next(p.id for p in run.plan.panels if p.id != pid)
+        m = [p.id for p in run.plan.panels].index(elsewhere) + 1
+        edited = chat.send(f"make panel {m} at night")
+        assert RenderedRun.open(str(edited.run_dir)).audit.chosen == {pid: other}
+        redrawn = chat.send(f"/regen {n} 11")
+        assert RenderedRun.open(str(redrawn.run_dir)).audit.chosen == {}
+        undone = chat.send("/undo")
+        assert RenderedRun.open(str(undone.run_dir)).audit.chosen == {pid: other}

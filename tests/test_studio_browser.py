@@ -179,3 +179,70 @@ def test_a_thread_reopens_after_the_server_restarts(browser: Any, tmp_path: Path
         assert w.page.locator("#chat").get_by_text("Hello!", exact=False).count() >= 1
         assert w.errors == [] and w.outside == []
         w.page.context.close()
+
+
+def test_findings_show_their_boxes_and_a_version_can_be_picked(
+    browser: Any, tmp_path: Path
+) -> None:
+    with studio_server(tmp_path / "runs", "--generator", "sketch?drift=1") as url:
+        w = watched(browser, url)
+        w.open(url)
+        w.plan(STORY, panels=3)
+        w.wait_notice("Here is the plan")
+        w.page.locator("#approve").click()
+        w.wait_notice("Drew 3 panel(s)")
+        w.wait_images("panels-gallery", 3)
+        before = srcs(w)
+
+        w.choose("flagged", "finding", exact=False)  # "2. p02 v1 (1 finding)"
+        marked = w.page.locator("#marked")
+        marked.locator("img").first.wait_for()
+        w.page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('#marked img')).some("
+            "i => i.complete && i.naturalWidth > 0)"
+        )
+        assert marked.get_by_text("expected", exact=False).count() >= 1  # the legend
+
+        for n in ("1", "2", "3"):
+            w.choose("which", n)
+            w.page.wait_for_function(
+                "() => document.querySelector('#caption textarea').value !== ''"
+            )
+            w.page.locator("#version input").click()
+            options = w.page.locator("#version [role=option]")
+            options.first.wait_for()
+            labels = [t.strip() for t in options.all_inner_texts()]
+            if len(labels) > 1:
+                other = next(label for label in labels if "shown" not in label)
+                options.filter(has_text=other).first.click()
+                break
+            w.page.keyboard.press("Escape")
+        else:
+            raise AssertionError("drift=1 makes the auditor repair some panel")
+        w.page.locator("#version-preview img").wait_for()
+        w.page.locator("#use-version").click()
+        assert f"Panel {n} (p0{n}) now shows {other.split(' ')[0]}" in w.wait_notice("now shows")
+        after = srcs(w)
+        changed = [a != b for a, b in zip(before, after, strict=True)]
+        assert changed == [str(i) == n for i in (1, 2, 3)]
+        assert w.errors == [] and w.outside == []
+        w.page.context.close()
+
+
+def test_cancel_stops_a_slow_drawing_and_the_page_goes_on(browser: Any, tmp_path: Path) -> None:
+    with studio_server(tmp_path / "runs", "--generator", "sketch?delay=1.5") as url:
+        w = watched(browser, url)
+        w.open(url)
+        w.plan(STORY, panels=4)
+        w.wait_notice("Here is the plan")
+        w.page.locator("#approve").click()
+        w.wait_notice("drew the reference sheet")  # the drawing is under way
+        w.page.locator("#cancel").click()
+        assert "cancelled" in w.wait_notice("cancelled", timeout=30_000)
+        assert "Traceback" not in w.notice()
+        assert len(w.images("panels-gallery")) < 4
+        w.page.locator("#message textarea").fill("make panel 2 at night")
+        w.page.locator("#message textarea").press("Enter")
+        assert "Changed" in w.wait_notice("panel 2") or "Redrawn" in w.notice()
+        assert w.errors == [] and w.outside == []
+        w.page.context.close()

@@ -213,3 +213,44 @@ def test_two_sessions_never_share_state(tmp_path: Path) -> None:
     assert last(one.say("/plan")).title == a.title
     one.close()
     two.close()
+
+
+def test_flagged_versions_carry_their_boxes_and_a_version_can_be_picked(tmp_path: Path) -> None:
+    """With a drifting renderer the auditor flags panels: each flagged version has its findings'
+    boxes in pixels, and picking another version of a panel shows it (only that panel changes)
+    and is marked as picked."""
+    from PIL import Image
+
+    bench = Workbench(tmp_path / "runs", {"generator": "sketch?drift=1"})
+    last(bench.start(StoryOptions(story=STORY, panels=3)))
+    drawn = last(bench.approve())
+    view = drawn.view
+    assert view.flagged, "drift=1 makes the offline auditor flag panels"
+    boxed = next(f for f in view.flagged if f.marks)
+    path, boxes = boxed.annotated()
+    width, height = Image.open(path).size
+    assert boxes and all(
+        0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height for (x0, y0, x1, y1), _ in boxes
+    )
+    assert all("expected" in label for _, label in boxes)
+    assert set(boxed.colours()) == {label for _, label in boxes}
+    assert all(c.startswith("#") and len(c) == 7 for c in boxed.colours().values())
+    assert bench.flagged(boxed.label) == boxed and bench.flagged("nope") is None
+
+    number, choices = next((n, bench.versions(n)) for n in (1, 2, 3) if len(bench.versions(n)) > 1)
+    shown = [c for c in choices if "shown" in c.label]
+    assert len(shown) == 1 and all(Path(c.path).is_file() for c in choices)
+    other = next(c for c in choices if c is not shown[0])
+    before = digests(view)
+    picked = last(bench.use_version(number, other.number))
+    assert not picked.error, picked.notice
+    after = digests(picked.view)
+    pid = f"p{number:02d}"
+    assert [p for p in before if before[p] != after[p]] == [pid]
+    assert after[pid] == hashlib.sha256(Path(other.path).read_bytes()).hexdigest()
+    now = bench.versions(number)
+    assert [c.number for c in now if "picked, shown" in c.label] == [other.number]
+    refused = last(bench.use_version(number, 99))
+    assert refused.error and "has no v99" in refused.notice
+    assert bench.versions(99) == []
+    bench.close()

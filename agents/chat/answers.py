@@ -52,6 +52,8 @@ def answer(name: str, args: tuple[str, ...], values: Values) -> Action:
             return _show(plan, RenderedRun.open(run_dir), args)
         if name == "regen":
             return _regen(plan, values, args)
+        if name == "use":
+            return _use(plan, RenderedRun.open(run_dir), args)
         if name == "audit":
             return _audit(RenderedRun.open(run_dir))
         if name == "report":
@@ -101,6 +103,32 @@ def _regen(plan: StoryPlan, values: Values, args: tuple[str, ...]) -> Action:
     else:  # a new seed, the same in every process for the same conversation
         seed = stable_seed("regen", values["request"].get("seed", 0), panel_id, len(values["runs"]))
     return {"kind": "regen", "panel": panel_id, "seed": seed, "text": " ".join(("/regen", *args))}
+
+
+def _use(plan: StoryPlan, run: RenderedRun, args: tuple[str, ...]) -> Action:
+    panel_id = _panel_arg(plan, args, "/use N V")
+    number = [p.id for p in plan.panels].index(panel_id) + 1
+    drawn = [v.version for v in run.audit.versions.get(panel_id, [])]
+    if len(args) < 2:
+        raise StoryvizError(f"which version of panel {number}? usage: /use N V ({_listed(drawn)})")
+    try:
+        version = int(args[1].lstrip("vV"))
+    except ValueError:
+        raise StoryvizError(f"the version must be a number, not {args[1]!r}") from None
+    if version not in drawn:
+        raise StoryvizError(f"panel {number} ({panel_id}) has no v{version}: {_listed(drawn)}")
+    if plan.panel(panel_id) != _panel_in(run, panel_id):
+        raise StoryvizError(
+            f"panel {number} ({panel_id}) changed since it was drawn; draw it first"
+        )
+    shown = run.current(panel_id)
+    if shown is not None and shown.version == version and panel_id in run.audit.chosen:
+        return Reply(f"Panel {number} ({panel_id}) already shows v{version}.", kind="info")
+    return {"kind": "use", "panel": panel_id, "version": version, "text": " ".join(("/use", *args))}
+
+
+def _listed(versions: list[int]) -> str:
+    return "drawn: " + ", ".join(f"v{n}" for n in versions) if versions else "none drawn yet"
 
 
 def _audit(run: RenderedRun) -> Reply:

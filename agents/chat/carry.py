@@ -40,7 +40,7 @@ class RenderedRun:
             raise RunStoreError(f"cannot read the run folder {folder}: {exc}") from None
 
     def current(self, panel_id: str) -> PanelVersion | None:
-        """The version of a panel the comic shows (the best-scoring one)."""
+        """The version of a panel the comic shows (the picked one, else the best-scoring)."""
         number = self.audit.current.get(panel_id)
         return next((v for v in self.audit.versions.get(panel_id, []) if v.version == number), None)
 
@@ -74,11 +74,22 @@ def seed_after_edit(previous: RenderedRun, plan: StoryPlan) -> tuple[RunSeed, Pl
         and any(c.id == cid for c in plan.characters)
         and (previous.dir / path).is_file()
     }
-    return RunSeed(plan=plan, references=references, panels=panels), diff
+    chosen = {pid: n for pid, n in previous.audit.chosen.items() if pid in panels}
+    return RunSeed(plan=plan, references=references, panels=panels, chosen=chosen), diff
 
 
 def seed_redrawing(previous: RenderedRun, plan: StoryPlan, panel_id: str) -> RunSeed:
     """The seed of a run that draws one panel afresh (/regen) and keeps everything else."""
     seed, _ = seed_after_edit(previous, plan)
     seed.panels.pop(panel_id, None)
+    seed.chosen.pop(panel_id, None)
+    return seed
+
+
+def seed_choosing(previous: RenderedRun, plan: StoryPlan, panel_id: str, version: int) -> RunSeed:
+    """The seed of a run that shows the picked version of one panel (/use) and keeps the rest."""
+    seed, _ = seed_after_edit(previous, plan)
+    if all(c.version.version != version for c in seed.panels.get(panel_id, [])):
+        raise RunStoreError(f"{panel_id} v{version} is not in {previous.dir}")
+    seed.chosen[panel_id] = version
     return seed

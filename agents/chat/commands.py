@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("", "the latest audit: Consistency Index and findings"),
     "report": ("", "where the current run's report.html is"),
     "export": ("[FORMAT]", "export the current comic (pdf, cbz, webtoon, png; default pdf)"),
+    "use": ("N V", "show version V of panel N (no repair replaces it; /audit lists versions)"),
     "undo": ("", "go back to the previous plan and panel images"),
     "runs": ("", "the run folders this session made"),
     "help": ("", "this list"),

@@ -1,4 +1,4 @@
-"""The conversation as a LangGraph graph: plan -> wait -> (edit | render | regen | undo) -> wait.
+"""The conversation as a LangGraph graph: plan -> wait -> (edit | render | regen | use | undo).
 
 `wait` pauses the graph with `interrupt` until the next message arrives (`Command(resume=...)`),
 so a conversation is a checkpointed thread that any later process can continue. Nothing is drawn
@@ -16,7 +16,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from storyviz.agents.chat.carry import RenderedRun, seed_after_edit, seed_redrawing
+from storyviz.agents.chat.carry import (
+    RenderedRun,
+    seed_after_edit,
+    seed_choosing,
+    seed_redrawing,
+)
 from storyviz.agents.chat.state import ChatContext, ChatState, Reply, Snapshot
 from storyviz.agents.chat.tables import plan_table
 from storyviz.agents.planner.edit.plans import diff_plans
@@ -26,7 +31,7 @@ from storyviz.run_store import REPORT_FILE
 from storyviz.schemas import StoryPlan, StoryRequest
 
 Ctx = Runtime[ChatContext]
-Next = Literal["wait", "edit", "render", "regen", "undo"]
+Next = Literal["wait", "edit", "render", "regen", "use", "undo"]
 ASK_APPROVAL = "Say 'yes' to draw it, or tell me what to change."
 
 
@@ -62,6 +67,7 @@ def wait(state: ChatState) -> Command[Next]:
         "approve": "render",
         "edit": "edit",
         "regen": "regen",
+        "use": "use",
         "undo": "undo",
     }
     goto = routes.get(str(message.get("kind")), "wait")
@@ -141,6 +147,25 @@ def regen(state: ChatState, runtime: Ctx) -> Command[Literal["wait"]]:
     said = f"{said}; {lost}" if lost else said
     redrawn = [pid for pid in (p.id for p in plan.panels) if pid not in seed.panels]
     return _draw(state, runtime, request, seed, said, redrawn, [], [], history=history)
+
+
+def use(state: ChatState, runtime: Ctx) -> Command[Literal["wait"]]:
+    """/use N V: panel N shows its version V from now on; nothing is drawn, the pages are
+    lettered again, and no repair replaces the version a person picked."""
+    plan = StoryPlan.model_validate(state["plan"])
+    panel_id, version = state["inbox"]["panel"], int(state["inbox"]["version"])
+    previous, lost = _previous(state)
+    try:
+        if previous is None:
+            raise StoryvizError(lost or "nothing is drawn yet")
+        seed = seed_choosing(previous, plan, panel_id, version)
+    except StoryvizError as exc:
+        return Command(goto="wait", update=_say(Reply(str(exc), kind="error")))
+    request = StoryRequest.model_validate(state["request"])
+    history = [*state.get("history", []), Snapshot(plan=state["plan"], run_dir=state["run_dir"])]
+    number = [p.id for p in plan.panels].index(panel_id) + 1
+    said = f"panel {number} ({panel_id}) now shows v{version}"
+    return _draw(state, runtime, request, seed, said, [], [], [], history=history)
 
 
 def undo(state: ChatState) -> Command[Literal["wait", "render"]]:
@@ -258,6 +283,7 @@ def build_chat_graph() -> StateGraph[ChatState, ChatContext, ChatState, ChatStat
     graph.add_node("edit", edit)
     graph.add_node("render", render)
     graph.add_node("regen", regen)
+    graph.add_node("use", use)
     graph.add_node("undo", undo)
     graph.add_edge(START, "plan")
     return graph

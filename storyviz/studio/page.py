@@ -10,6 +10,7 @@ render HTML (textboxes, tables, a chat without markdown), so it cannot become ma
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,9 @@ from storyviz.backend_plugins import names
 from storyviz.config import Settings
 from storyviz.errors import InputError
 from storyviz.schemas import MAX_PANELS
-from storyviz.studio.plan_cells import CHARACTER_COLUMNS, PANEL_COLUMNS, panel_prompt, panel_rows
+from storyviz.studio.plan_cells import CHARACTER_COLUMNS, PANEL_COLUMNS
 from storyviz.studio.run_view import FINDING_COLUMNS, ROUND_COLUMNS
-from storyviz.studio.workbench import Screen, StoryOptions, Workbench
+from storyviz.studio.workbench import PanelEditor, Screen, StoryOptions, Workbench, warm_up
 
 EXPORT_FORMATS = ["pdf", "cbz", "webtoon", "png"]
 DRAW_QUEUE = "draw"
@@ -126,9 +127,16 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
             elem_id="findings",
             wrap=True,
         )
-        flagged = gr.Gallery(
-            label="Flagged versions (boxes in the report)", columns=6, height=200, elem_id="flagged"
-        )
+        with gr.Row():
+            flagged = gr.Dropdown(
+                [], label="Flagged version", elem_id="flagged", scale=1, interactive=True
+            )
+            marked = gr.AnnotatedImage(
+                label="Where the auditor found drift (box colour: what should be there)",
+                height=320,
+                elem_id="marked",
+                scale=3,
+            )
 
         gr.Markdown("## 4. Pages")
         pages = gr.Gallery(label="Pages", columns=2, height=520, elem_id="pages")
@@ -137,6 +145,17 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
             new_seed = gr.Number(label="Seed (empty: a new one)", precision=0, scale=1)
             redraw_button = gr.Button("Redraw", elem_id="redraw", scale=1)
             undo_button = gr.Button("Undo", elem_id="undo", scale=1)
+        with gr.Row():
+            version = gr.Dropdown([], label="Version of this panel", elem_id="version", scale=2)
+            use_button = gr.Button("Show this version", elem_id="use-version", scale=1)
+            preview = gr.Image(
+                label="Version preview",
+                type="filepath",
+                interactive=False,
+                height=200,
+                elem_id="version-preview",
+                scale=2,
+            )
         caption = gr.Textbox(label="Caption", elem_id="caption")
         dialogue = gr.Textbox(label="Dialogue (Name: words / Name: words)", elem_id="dialogue")
         prompt = gr.Textbox(label="Image prompt (empty: written from the plan)", elem_id="prompt")
@@ -168,8 +187,14 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
             rounds,
             findings,
             flagged,
+            marked,
             pages,
             which,
+            caption,
+            dialogue,
+            prompt,
+            version,
+            preview,
             report,
         ]
 
@@ -186,9 +211,11 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
                 view.panels,
                 view.rounds or None,
                 view.findings or None,
-                view.flagged,
+                gr.update(choices=[f.label for f in view.flagged], value=None),
+                None,
                 view.pages,
                 gr.update(choices=numbers, value=numbers[0] if numbers else None),
+                *_editor_fields(screen.editor(1)),
                 _report_link(view.report),
             )
 
@@ -258,14 +285,25 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
             wb = workbench(wb)
             yield from stream(wb.edit_panel(_number(n), c or "", d or "", p or ""), wb)
 
-        def on_pick(wb: Workbench | None, n: Any) -> tuple[str, str, str]:
-            """The chosen panel's caption, dialogue and prompt, as its table row shows them."""
-            plan = wb.plan if wb else None
-            number = _number(n)
-            if plan is None or not 1 <= number <= len(plan.panels):
-                return "", "", ""
-            row = panel_rows(plan)[number - 1]
-            return row[4], row[5], panel_prompt(plan, number)
+        def on_pick(wb: Workbench | None, n: Any) -> tuple[Any, ...]:
+            """The chosen panel's caption, dialogue and prompt, as its table row shows them,
+            and its drawn versions (the one shown selected)."""
+            return _editor_fields(wb.editor(_number(n)) if wb else PanelEditor())
+
+        def on_version(wb: Workbench | None, n: Any, v: Any) -> str | None:
+            choices = wb.versions(_number(n)) if wb else []
+            return next((c.path for c in choices if c.number == _number(v)), None)
+
+        def on_use(wb: Workbench | None, n: Any, v: Any) -> Iterator[tuple[Any, ...]]:
+            wb = workbench(wb)
+            yield from stream(wb.use_version(_number(n), _number(v)), wb)
+
+        def on_flagged(wb: Workbench | None, label: str | None) -> Any:
+            found = wb.flagged(label or "") if wb else None
+            if found is None:
+                return None
+            image: Any = found.annotated()  # boxes as Gradio's annotations (x0, y0, x1, y1)
+            return gr.AnnotatedImage(value=image, color_map=found.colours())
 
         def on_cancel(wb: Workbench | None) -> str:
             return wb.cancel() if wb else "Nothing is being drawn."
@@ -300,13 +338,37 @@ def build_page(settings: Settings, fixed: dict[str, Any], *, draw_limit: int = 1
         redraw_button.click(on_redraw, [bench, which, new_seed], outputs, **draw)
         undo_button.click(on_undo, [bench], outputs, **draw)
         save_button.click(on_save, [bench, which, caption, dialogue, prompt], outputs, **draw)
-        which.change(on_pick, [bench, which], [caption, dialogue, prompt])
+        which.change(on_pick, [bench, which], [caption, dialogue, prompt, version, preview])
+        version.change(on_version, [bench, which, version], [preview])
+        use_button.click(on_use, [bench, which, version], outputs, **draw)
+        flagged.change(on_flagged, [bench, flagged], [marked])
         cancel_button.click(on_cancel, [bench], [notice], queue=False)
         export_button.click(on_export, [bench, fmt], [bench, notice, download])
         refresh_button.click(on_threads, [bench], [bench, threads])
         reopen_button.click(on_reopen, [bench, threads], outputs, **draw)
-        page.load(on_threads, [bench], [bench, threads])
+        page.load(on_threads, [bench], [bench, threads]).then(_warm_up)
     return page
+
+
+def _editor_fields(editor: PanelEditor) -> tuple[Any, ...]:
+    """caption, dialogue, prompt, the version picker and its preview."""
+    shown = editor.shown
+    versions = gr.update(
+        choices=[(c.label, c.number) for c in editor.versions],
+        value=shown.number if shown else None,
+    )
+    return editor.caption, editor.dialogue, editor.prompt, versions, shown.path if shown else None
+
+
+def _warm_up() -> None:
+    """The chat engine's imports, once, in the background after the first page load."""
+    global _WARMING
+    if _WARMING is None:
+        _WARMING = threading.Thread(target=warm_up, name="studio-warm-up", daemon=True)
+        _WARMING.start()
+
+
+_WARMING: threading.Thread | None = None
 
 
 def _escaped(messages: list[dict[str, str]]) -> list[dict[str, str]]:

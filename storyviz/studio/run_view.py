@@ -10,14 +10,70 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storyviz.colors import rgb_of
 from storyviz.errors import StoryvizError
 from storyviz.run_layout import PAGE_GLOB, page_number, panel_file, reference_file
 from storyviz.run_reader import RunReader
 from storyviz.run_store import REPORT_FILE
-from storyviz.schemas import AuditLog, PanelVersion, RunEvent, StoryPlan
+from storyviz.schemas import AuditLog, Finding, PanelVersion, RunEvent, StoryPlan
 
 Picture = tuple[str, str]
 """(image path, caption), what a gallery shows."""
+PixelBox = tuple[int, int, int, int]
+MARK_COLOUR = "#b3261e"  # a finding whose expected colour is not a colour word
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One finding as a box on its picture: the region it names and what was wrong there."""
+
+    region: tuple[float, float, float, float]  # normalised x0, y0, x1, y1
+    label: str
+    colour: str  # the expected colour, so the box shows what should be there
+
+
+@dataclass(frozen=True)
+class FlaggedVersion:
+    """A panel version with findings, as the page draws it: the picture and its marks."""
+
+    path: str
+    label: str
+    marks: list[Mark] = field(default_factory=list)
+
+    def annotated(self) -> tuple[str, list[tuple[PixelBox, str]]]:
+        """The picture with its boxes in pixels, as an annotated image wants them; only the
+        picture's header is read for its size."""
+        from PIL import Image
+
+        with Image.open(self.path) as image:
+            width, height = image.size
+        boxes = [
+            (
+                (
+                    round(m.region[0] * width),
+                    round(m.region[1] * height),
+                    round(m.region[2] * width),
+                    round(m.region[3] * height),
+                ),
+                m.label,
+            )
+            for m in self.marks
+        ]
+        return self.path, boxes
+
+    def colours(self) -> dict[str, str]:
+        return {m.label: m.colour for m in self.marks}
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """One drawn version of a panel, as the page offers it for picking."""
+
+    number: int
+    path: str
+    label: str  # "v2 · score 0.81 · shown"
+    shown: bool = False  # the version the comic shows
+
 
 FINDING_COLUMNS = [
     "panel",
@@ -42,7 +98,8 @@ class RunView:
     pages: list[Picture] = field(default_factory=list)
     findings: list[list[str]] = field(default_factory=list)
     rounds: list[list[str]] = field(default_factory=list)
-    flagged: list[Picture] = field(default_factory=list)  # versions with findings
+    flagged: list[FlaggedVersion] = field(default_factory=list)  # versions with findings
+    versions: dict[str, list[VersionChoice]] = field(default_factory=dict)  # panel id -> drawn
     consistency_index: float | None = None
 
     @property
@@ -77,6 +134,11 @@ class RunView:
             for path in sorted(folder.glob(f"pages/{PAGE_GLOB}"))
         ]
         view.findings, view.flagged = _findings(folder, plan, audit, names)
+        view.versions = {
+            spec.id: _choices(folder, audit, spec.id)
+            for spec in plan.panels
+            if audit.versions.get(spec.id)
+        }
         view.rounds = [
             [
                 str(r.round),
@@ -99,14 +161,48 @@ def _caption(n: int, panel_id: str, version: PanelVersion) -> str:
     return f"{n}. {panel_id} v{version.version}{score}"
 
 
+def _choices(folder: Path, audit: AuditLog, panel_id: str) -> list[VersionChoice]:
+    shown, picked = audit.current.get(panel_id), audit.chosen.get(panel_id)
+    choices = []
+    for v in audit.versions.get(panel_id, []):
+        if not (folder / v.path).is_file():
+            continue
+        words = [f"v{v.version}"]
+        words.append("unscored" if v.score is None else f"score {v.score:.2f}")
+        if v.repair is not None:
+            words.append(f"{v.repair.strategy} of v{v.repair.from_version}")
+        if v.version == shown:
+            words.append("picked, shown" if v.version == picked else "shown")
+        path = str(folder / v.path)
+        choices.append(VersionChoice(v.version, path, " · ".join(words), v.version == shown))
+    return choices
+
+
+def _mark(finding: Finding, who: str) -> Mark | None:
+    if finding.region is None:
+        return None
+    what = finding.attribute or finding.kind
+    said = [f"{who} {what}".strip()]
+    if finding.expected:
+        said.append(f"expected {finding.expected}")
+    if finding.observed:
+        said.append(f"saw {finding.observed}")
+    try:
+        r, g, b = rgb_of((finding.expected or "").split(" ")[0])
+        colour = f"#{int(r):02x}{int(g):02x}{int(b):02x}"
+    except KeyError:
+        colour = MARK_COLOUR
+    x0, y0, x1, y1 = finding.region
+    return Mark((x0, y0, x1, y1), f"{finding.id}: " + ", ".join(said), colour)
+
+
 def _findings(
     folder: Path, plan: StoryPlan, audit: AuditLog, names: dict[str, str]
-) -> tuple[list[list[str]], list[Picture]]:
+) -> tuple[list[list[str]], list[FlaggedVersion]]:
     """Every version's findings, each with the repair that answered it (the next version whose
-    repair names the finding), and the versions that had findings (the report draws their
-    boxes)."""
+    repair names the finding), and the versions that had findings, with their boxes."""
     rows: list[list[str]] = []
-    flagged: list[Picture] = []
+    flagged: list[FlaggedVersion] = []
     order = {p.id: n for n, p in enumerate(plan.panels, start=1)}
     for panel_id, versions in audit.versions.items():
         answered = {
@@ -135,7 +231,14 @@ def _findings(
             image = folder / v.path
             if v.findings and image.is_file():
                 n = order.get(panel_id, "?")
-                flagged.append((str(image), f"{n}. {panel_id} v{v.version}"))
+                marks = [
+                    mark
+                    for f in v.findings
+                    if (mark := _mark(f, names.get(f.character_id or "", ""))) is not None
+                ]
+                count = f"{len(v.findings)} finding{'s' if len(v.findings) != 1 else ''}"
+                label = f"{n}. {panel_id} v{v.version} ({count})"
+                flagged.append(FlaggedVersion(str(image), label, marks))
     return rows, flagged
 
 

@@ -15,22 +15,39 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storyviz import registry
-from storyviz.agents.chat.catalog import ThreadSummary, list_threads
-from storyviz.agents.chat.session import ChatSession
 from storyviz.agents.chat.state import Reply
 from storyviz.errors import InputError, RunCancelled, StoryvizError
 from storyviz.schemas import RunEvent, StoryPlan
 from storyviz.studio import plan_cells
-from storyviz.studio.run_view import DrawingProgress, RunView
+from storyviz.studio.run_view import DrawingProgress, FlaggedVersion, RunView, VersionChoice
+
+if TYPE_CHECKING:
+    from storyviz.agents.chat.catalog import ThreadSummary
+    from storyviz.agents.chat.session import ChatSession
 
 CANCELLED = "the drawing was cancelled"
 # Events after which a cancel takes effect: all of them are emitted inside the run's graph, so
 # the run is stopped (and recorded) by the runner, never half-created.
 _CANCEL_POINTS = frozenset({"planned", "reference", "rendered", "repaired", "audited", "denoise"})
 _DONE = object()
+
+
+def open_session(thread: str | None, **kwargs: Any) -> ChatSession:
+    """`ChatSession.open`, imported at the first story rather than at start-up: the chat
+    engine (LangGraph and its tracing) is half a second of the studio's start on 2 cores."""
+    from storyviz.agents.chat.session import ChatSession
+
+    return ChatSession.open(thread, **kwargs)
+
+
+def warm_up() -> None:
+    """Import the chat engine ahead of the first story (run in a background thread once the
+    page is up), so pressing Plan does not wait for it."""
+    import storyviz.agents.chat.catalog
+    import storyviz.agents.chat.session  # noqa: F401
 
 
 @dataclass
@@ -44,6 +61,33 @@ class StoryOptions:
     panels: int | None = None
     seed: int = 0
     backends: dict[str, str] = field(default_factory=dict)  # role -> backend string
+
+
+@dataclass(frozen=True)
+class PanelEditor:
+    """The Pages section's fields for one panel: its texts as the table shows them, and its
+    drawn versions."""
+
+    caption: str = ""
+    dialogue: str = ""
+    prompt: str = ""
+    versions: list[VersionChoice] = field(default_factory=list)
+
+    @property
+    def shown(self) -> VersionChoice | None:
+        return next((c for c in self.versions if c.shown), None)
+
+
+def panel_editor(plan: StoryPlan | None, view: RunView, number: int) -> PanelEditor:
+    if plan is None or not 1 <= number <= len(plan.panels):
+        return PanelEditor()
+    row = plan_cells.panel_rows(plan)[number - 1]
+    return PanelEditor(
+        caption=row[4],
+        dialogue=row[5],
+        prompt=plan_cells.panel_prompt(plan, number),
+        versions=view.versions.get(plan.panels[number - 1].id, []),
+    )
 
 
 @dataclass
@@ -60,6 +104,10 @@ class Screen:
     view: RunView = field(default_factory=RunView)
     drawing: bool = False
     approved: bool = False
+    plan: StoryPlan | None = None
+
+    def editor(self, number: int) -> PanelEditor:
+        return panel_editor(self.plan, self.view, number)
 
 
 class Workbench:
@@ -69,7 +117,7 @@ class Workbench:
         self,
         runs_dir: Path,
         fixed: dict[str, Any] | None = None,
-        opener: Callable[..., ChatSession] = ChatSession.open,
+        opener: Callable[..., ChatSession] = open_session,
     ) -> None:
         """`fixed` are the settings the server was started with (backend flags); a field the
         page sets wins, except that a masked secret shown in the page means the real one."""
@@ -92,7 +140,19 @@ class Workbench:
             return text
 
     def threads(self) -> list[ThreadSummary]:
+        from storyviz.agents.chat.catalog import list_threads
+
         return list_threads(self.runs_dir)
+
+    def editor(self, number: int) -> PanelEditor:
+        """Panel `number`'s texts and drawn versions in the comic shown now."""
+        return panel_editor(self.plan, self._view, number)
+
+    def versions(self, number: int) -> list[VersionChoice]:
+        return self.editor(number).versions
+
+    def flagged(self, label: str) -> FlaggedVersion | None:
+        return next((f for f in self._view.flagged if f.label == label), None)
 
     @property
     def thread(self) -> str | None:
@@ -163,6 +223,10 @@ class Workbench:
     def redraw(self, number: int, seed: int | None = None) -> Iterator[Screen]:
         words = ["/regen", str(number)] + ([] if seed is None else [str(seed)])
         yield from self.say(" ".join(words))
+
+    def use_version(self, number: int, version: int) -> Iterator[Screen]:
+        """Show version `version` of panel `number` from now on (the chat's /use)."""
+        yield from self.say(f"/use {number} {version}")
 
     def undo(self) -> Iterator[Screen]:
         yield from self.say("/undo")
@@ -298,6 +362,7 @@ class Workbench:
             panels=plan_cells.panel_rows(plan) if plan else [],
             view=self._view,
             approved=bool(values.get("run_dir")),
+            plan=plan,
         )
 
 
