@@ -108,6 +108,7 @@ def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
         )
         for f in find_names(text, narration)
     ]
+    _all_mentions(narration, drafts)
     narrator = _narrator(narration)
     if narrator is not None:
         _add_narrator(narration, narrator, drafts)
@@ -127,6 +128,21 @@ def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
     _gather_features(narration, phrases, owners, drafts)
     read_stated_colours(narration, list(drafts))
     return sorted(drafts, key=lambda d: d.first)
+
+
+def _all_mentions(narration: str, drafts: list[CharacterDraft]) -> None:
+    """Every place the narration writes a name is a mention of it, so "Old Mrs. Quinn, wearing
+    a scarlet hat" is read even where the name finder first met the name elsewhere."""
+    for draft in drafts:
+        known = set(draft.spans)
+        for alias in draft.aliases:
+            if has_cjk(alias) or not alias.strip():
+                continue
+            for m in re.finditer(rf"(?<!\w){re.escape(alias)}(?!\w)", narration):
+                if not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in known):
+                    known.add((m.start(), m.end()))
+                    draft.spans.append((m.start(), m.end()))
+        draft.spans.sort()
 
 
 _FIRST_PERSON_RE = re.compile(r"(?<![\w'’])(?:I|me|my|My|myself)(?![\w'’])")

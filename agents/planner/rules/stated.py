@@ -129,6 +129,8 @@ def _stated_parts(words: list[re.Match[str]]) -> list[Stated]:
     for k, word in enumerate(lower):
         if word == "one" and last_part is not None:
             word = last_part  # "Ben's red coat hung next to Mia's green one"
+        if word not in PART_WORDS and word.endswith("s") and word[:-1] in PART_WORDS:
+            word = word[:-1]  # "orange jackets"
         part = PART_WORDS.get(word)
         if part is not None:
             last_part = word

@@ -1,0 +1,146 @@
+"""The offline planner reads what a story writes about each character (issue 17).
+
+Each test is a small story of its own (not one of the benchmark corpus's) exercising one way
+stories describe people: a copular introduction, an appositive, a title, a group, a possessive,
+"wore"/"dressed in"; and the two promises every sheet keeps: a colour the story states is never
+replaced by an invented one, and an invented one is marked as assigned.
+"""
+
+from __future__ import annotations
+
+from storyviz.agents.planner.rules.offline import OfflinePlanner
+from storyviz.report import ASSIGNED_NOTE
+from storyviz.schemas import CharacterSheet, StoryPlan, StoryRequest
+
+
+def _plan(story: str) -> StoryPlan:
+    return OfflinePlanner().plan(StoryRequest(story=story, seed=0))
+
+
+def _sheet(plan: StoryPlan, name: str) -> CharacterSheet:
+    found = [s for s in plan.characters if s.name.lower() == name.lower()]
+    assert found, f"no sheet named {name!r}; sheets: {[s.name for s in plan.characters]}"
+    return found[0]
+
+
+def _colours(plan: StoryPlan, name: str) -> dict[str, str]:
+    return _sheet(plan, name).attributes.colors
+
+
+def test_copular_introduction_gives_the_name_its_description() -> None:
+    plan = _plan(
+        "Ines was a tall woman with grey braids and a teal shawl. She fed the ducks at noon. "
+        '"Come on, then," Ines said.'
+    )
+    colours = _colours(plan, "Ines")
+    assert colours["hair"] == "grey"
+    assert colours["accessory"] == "teal"
+    assert [s.name for s in plan.characters] == ["Ines"]
+
+
+def test_colour_stated_after_the_part_is_read() -> None:
+    plan = _plan("Pavel waited at the gate. His scarf was bright yellow and his boots were brown.")
+    assert _colours(plan, "Pavel")["accessory"] in ("yellow", "brown")
+
+
+def test_appositive_description_stays_with_its_own_person() -> None:
+    plan = _plan(
+        "Hamid the cook, a broad man with a white apron, stirred the soup. Lotte came in from "
+        'the rain. She wore a violet raincoat. "Smells good," Lotte said.'
+    )
+    assert _colours(plan, "Hamid")["outfit"] == "white"
+    assert _colours(plan, "Lotte")["outfit"] == "violet"
+
+
+def test_unnamed_appositive_is_one_character() -> None:
+    plan = _plan(
+        "A painter and a small brown goat live on the hill. The painter, a woman in a maroon "
+        "smock, paints the goat every day."
+    )
+    names = [s.name for s in plan.characters]
+    assert "The woman" not in names
+    assert _colours(plan, "The painter")["outfit"] == "maroon"
+
+
+def test_titled_name_keeps_its_title_and_colour() -> None:
+    plan = _plan(
+        'Old Mrs. Quinn, wearing a scarlet hat, watered her roses. "Lovely day," said Mrs. Quinn.'
+    )
+    sheet = plan.characters[0]
+    assert "Quinn" in sheet.name
+    assert sheet.attributes.colors["accessory"] == "scarlet"
+
+
+def test_group_colour_goes_to_every_member() -> None:
+    plan = _plan(
+        "The cousins, Rafa and Noor, both in orange jackets, raced down the dune. Rafa fell "
+        'first. "Again!" shouted Noor.'
+    )
+    assert _colours(plan, "Rafa")["outfit"] == "orange"
+    assert _colours(plan, "Noor")["outfit"] == "orange"
+
+
+def test_possessive_colour_belongs_to_the_possessor() -> None:
+    plan = _plan(
+        "Yara's silver bicycle leaned on the wall. Beside it, Tobias's green cap lay in the "
+        'grass. "Whose cap is that?" asked Yara. Tobias laughed.'
+    )
+    assert _colours(plan, "Tobias")["accessory"] == "green"
+    assert "accessory" not in _colours(plan, "Yara")
+
+
+def test_wore_and_dressed_in_are_read() -> None:
+    plan = _plan(
+        "Cass wore a navy jumpsuit to the launch. Her uncle Bram came dressed all in white. "
+        '"Ready?" Bram asked.'
+    )
+    assert _colours(plan, "Cass")["outfit"] == "navy"
+    assert _colours(plan, "Bram")["outfit"] == "white"
+
+
+def test_first_person_narrator_is_a_character() -> None:
+    plan = _plan('I tied my purple scarf and ran after Dot. "Wait!" I shouted.')
+    narrator = _sheet(plan, "The narrator")
+    assert narrator.attributes.colors.get("accessory") == "purple"
+    lines = [line for panel in plan.panels for line in panel.dialogue]
+    assert any(line.speaker_id == narrator.id for line in lines)
+
+
+def test_single_quoted_speech_is_dialogue_not_narration() -> None:
+    plan = _plan("'I can't find it,' said Mo. 'Look under the bed,' said Ada.")
+    texts = [line.text for panel in plan.panels for line in panel.dialogue]
+    assert any("find it" in t for t in texts)
+    assert "The narrator" not in [s.name for s in plan.characters]
+
+
+def test_stated_colour_is_never_replaced_by_an_assigned_one() -> None:
+    plan = _plan(
+        "Juno was a small girl. Her coat was lime and her hat was pink. Juno skipped to school."
+    )
+    attributes = _sheet(plan, "Juno").attributes
+    assert attributes.colors["outfit"] == "lime"
+    assert "outfit" not in attributes.assigned_colors
+
+
+def test_assigned_colour_is_marked_on_the_sheet() -> None:
+    plan = _plan("Otto sat on the step and ate an apple.")
+    attributes = _sheet(plan, "Otto").attributes
+    assert attributes.assigned_colors == ["outfit"]
+    assert "outfit" in attributes.colors
+
+
+def test_report_shows_an_assigned_colour_as_assigned() -> None:
+    from storyviz import report
+
+    view_marked = report._marked("orange clothes", True)
+    assert view_marked == f"orange clothes {ASSIGNED_NOTE}"
+    assert report._marked("orange clothes", False) == "orange clothes"
+
+
+def test_every_character_is_in_some_panel() -> None:
+    plan = _plan(
+        "Wen, a girl in a blue dress, met a boy in a red cap at the fair. He won a prize. "
+        '"Well done," said Wen.'
+    )
+    cast = {m.character_id for panel in plan.panels for m in panel.cast}
+    assert {s.id for s in plan.characters} <= cast
