@@ -140,6 +140,7 @@ class _Progress:
         )
         self.task: Any = None
         self.step_task: Any = None
+        self.token_task: Any = None
         self.started = False
 
     def __enter__(self) -> _Progress:
@@ -158,6 +159,19 @@ class _Progress:
             self.step_task = self.progress.add_task("  denoising", total=total)
         self.progress.update(self.step_task, completed=step, total=total)
 
+    def _tokens(self, purpose: str, tokens: int, seconds: float) -> None:
+        """A live line for a streamed model answer: how much has come and how fast."""
+        rate = tokens / seconds if seconds > 0 else 0.0
+        text = f"  {purpose}: {tokens} tokens, {rate:.1f} tokens/s"
+        if self.token_task is None:
+            self.token_task = self.progress.add_task(text, total=None)
+        self.progress.update(self.token_task, description=text)
+
+    def _end_tokens(self) -> None:
+        if self.token_task is not None:
+            self.progress.remove_task(self.token_task)
+            self.token_task = None
+
     def _bar(self, description: str, total: int) -> None:
         if self.task is not None:
             self.progress.remove_task(self.task)
@@ -174,7 +188,12 @@ class _Progress:
             self._line(f"run {d.get('run_id')}")
         elif event.event == "resumed":
             self._line(f"resuming a run that was {d.get('previous_status')}")
+        elif event.event == "llm_progress":
+            self._tokens(str(d.get("purpose")), int(d.get("tokens", 0)), float(d.get("seconds", 0)))
+        elif event.event == "llm_call":
+            self._end_tokens()
         elif event.event == "planned":
+            self._end_tokens()
             self._line(
                 f"planned '{d.get('title')}': {d.get('panels')} panels, "
                 f"{d.get('characters')} characters, {d.get('pages')} pages ({event.seconds:.2f}s)"

@@ -62,6 +62,11 @@ class ModelOutputError(StoryvizError):
         self.problems = problems or [message]
 
 
+class DeadlineReached(ModelOutputError):
+    """Planning ran out of the time its backend string gave it (``?deadline=``) before the
+    model's answer was right; `problems` are what was still wrong when time ran out."""
+
+
 class BudgetExceededError(StoryvizError):
     """The run's --max-llm-calls budget is spent; the run stops cleanly and can be resumed."""
 

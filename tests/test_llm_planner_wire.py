@@ -38,7 +38,7 @@ def test_a_plan_that_stays_wrong_fails_naming_the_problem() -> None:
     with FakeOpenAIServer() as server:
         server.answer(_bible())
         server.answer(short, times=3)
-        planner = build("planner", server.backend("m") + "&retries=2")
+        planner = build("planner", server.backend("m", retries=2, fallback="none"))
         with pytest.raises(ModelOutputError, match="asked for 3"):
             planner.plan(StoryRequest(story=STORY, panels=3))
         assert len(server.requests) == 4

@@ -310,7 +310,7 @@ def test_semantic_problems_are_sent_back_and_fixed() -> None:
 
 def test_retries_exhausted_raise_one_line_naming_what_stayed_wrong() -> None:
     five = {"panels": good_panels()["panels"] + [panel("Mia sleeps.")]}
-    planner, chat = two_step_planner(bible(), five, five, max_retries=1)
+    planner, chat = two_step_planner(bible(), five, five, max_retries=1, fallback="none")
     with pytest.raises(ModelOutputError) as caught:
         planner.plan(request(panels=6))
     message = str(caught.value)
@@ -324,7 +324,7 @@ def test_retries_exhausted_raise_one_line_naming_what_stayed_wrong() -> None:
 
 
 def test_zero_retries_means_one_attempt() -> None:
-    planner, chat = two_step_planner(bible(), wrong_panels(), max_retries=0)
+    planner, chat = two_step_planner(bible(), wrong_panels(), max_retries=0, fallback="none")
     with pytest.raises(ModelOutputError, match=r"after 1 attempt: panel count 3, asked for 4"):
         planner.plan(request())
     assert len(chat.calls) == 2
@@ -360,7 +360,8 @@ def test_character_problems_are_fixed_in_step_one() -> None:
     assert "main character Mia has no visual description" in complaint
     assert chat.calls[1].purpose == "plan characters (retry 1)"
     with pytest.raises(ModelOutputError, match="the planner's character list stayed invalid"):
-        two_step_planner(bible(faceless), bible(faceless), max_retries=1)[0].plan(request())
+        strict = two_step_planner(bible(faceless), bible(faceless), max_retries=1, fallback="none")
+        strict[0].plan(request())
 
 
 @pytest.mark.parametrize(
@@ -570,7 +571,7 @@ def test_a_renamed_character_keeps_its_id(plan: StoryPlan) -> None:
 
 def test_many_problems_are_counted_not_all_listed() -> None:
     many = {"panels": [panel(f"beat {n}", cast=[(f"Ghost{n}", box())]) for n in range(8)]}
-    planner, _ = two_step_planner(bible(), many, max_retries=0)
+    planner, _ = two_step_planner(bible(), many, max_retries=0, fallback="none")
     with pytest.raises(ModelOutputError) as caught:
         planner.plan(request(panels=8))
     assert str(caught.value).endswith("; and 3 more")

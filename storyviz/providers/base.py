@@ -7,7 +7,8 @@ answer), plus the usage that the run's meter turns into events and costs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -47,6 +48,33 @@ class ChatResult(Generic[T]):
     notes: list[str] = field(default_factory=list)
 
 
+TokenProgress = Callable[[int, float], None]
+"""fn(tokens so far, seconds since the call was sent), called as a streamed answer arrives."""
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """What bounds one call, set by the caller who knows the whole job (the planner).
+
+    A small local model can write until its context is full and take minutes doing it; the
+    caller knows how long an answer to its schema can sensibly be and how much of its time is
+    left, so it says so per call. A client applies what its API supports and ignores the rest.
+    """
+
+    max_tokens: int | None = None  # the answer's most output tokens
+    deadline: float | None = None  # time.monotonic() after which the call is cut
+    on_tokens: TokenProgress | None = None  # asks the client to stream, and says how it goes
+
+    def timeout(self, configured: float) -> float:
+        """The call's timeout: the configured one, or less when the deadline is nearer."""
+        if self.deadline is None:
+            return configured
+        return max(0.05, min(configured, self.deadline - time.monotonic()))
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     """A model that answers messages with an object of a given pydantic schema."""
@@ -61,8 +89,14 @@ class ChatModel(Protocol):
         ...
 
     def structured(
-        self, messages: Sequence[ChatMessage], schema: type[T], *, purpose: str
+        self,
+        messages: Sequence[ChatMessage],
+        schema: type[T],
+        *,
+        purpose: str,
+        limits: CallLimits | None = None,
     ) -> ChatResult[T]:
-        """One call (with the client's own retries for 429/5xx). Raises ProviderAuthError,
-        RefusalError, ProviderError, BudgetExceededError, or ModelOutputError (raw kept)."""
+        """One call (with the client's own retries for 429/5xx), within `limits` as far as the
+        service allows. Raises ProviderAuthError, RefusalError, ProviderError,
+        BudgetExceededError, or ModelOutputError (raw kept)."""
         ...

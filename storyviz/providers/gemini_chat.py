@@ -41,7 +41,7 @@ from storyviz.errors import (
     RefusalError,
 )
 from storyviz.metering import CallMeter
-from storyviz.providers.base import ChatMessage, ChatResult
+from storyviz.providers.base import CallLimits, ChatMessage, ChatResult
 from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
@@ -154,14 +154,29 @@ class GeminiChat:
         self._binding.bind(meter, role)
 
     def structured(
-        self, messages: Sequence[ChatMessage], schema: type[T], *, purpose: str
+        self,
+        messages: Sequence[ChatMessage],
+        schema: type[T],
+        *,
+        purpose: str,
+        limits: CallLimits | None = None,
     ) -> ChatResult[T]:
+        """`limits`: the token cap becomes ``max_output_tokens`` and a nearer deadline a shorter
+        timeout for this request; answers are not streamed (no progress is reported)."""
         contents, system = to_contents(messages, max_images=self.max_images_per_call)
+        limits = limits or CallLimits()
+        timeout = limits.timeout(self.settings.timeout)
         config = types.GenerateContentConfig(
             response_mime_type="application/json",
             response_json_schema=schema.model_json_schema(),
             system_instruction=system,
             temperature=self.settings.temperature,
+            max_output_tokens=limits.max_tokens,
+            http_options=(
+                types.HttpOptions(timeout=max(1, round(timeout * 1000)))
+                if timeout < self.settings.timeout
+                else None
+            ),
         )
         with metered_call(
             self._binding,

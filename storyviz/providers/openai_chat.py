@@ -4,7 +4,8 @@ Backends: ``openai:MODEL`` (key from OPENAI_API_KEY, base URL from OPENAI_BASE_U
 ``openai-compat:BASE_URL#MODEL`` (no key sent, unless ``?key_env=NAME`` names the variable
 holding one; never OPENAI_API_KEY by default, since the URL can be anyone's server). Options:
 ``timeout`` (s, 120), ``max_retries`` (3), ``temperature``, ``mode`` (``json_schema`` |
-``json_object``), ``images`` (per call, 16). A key about to go over plain http to another
+``json_object``), ``images`` (per call, 16), ``stream`` (true: a caller that asks for progress
+gets the answer streamed, `openai_stream.py`). A key about to go over plain http to another
 machine is warned about (`warn_if_key_in_clear`).
 
 Structured output goes through the SDK's ``chat.completions.parse`` (a strict JSON schema made
@@ -12,6 +13,10 @@ from the pydantic class). Many OpenAI-compatible servers reject ``json_schema``;
 client falls back, once and for the rest of its life, to JSON mode with the schema in the
 system message and validates the answer itself. Retries of 429/5xx, timeouts and connection
 errors are the SDK's own (``max_retries``; it honours Retry-After and retry-after-ms).
+
+A caller's `CallLimits` cap the answer's length (``max_completion_tokens`` for OpenAI, whose
+newer models refuse ``max_tokens``; ``max_tokens`` for compatible servers, the name llama.cpp,
+Ollama, vLLM and LM Studio all read) and shorten the timeout to what is left of its deadline.
 
 This module imports the openai SDK; it is imported only when such a backend is built.
 """
@@ -29,6 +34,7 @@ from urllib.parse import urlsplit
 
 import openai
 from openai import OpenAI
+from openai.lib._parsing._completions import type_to_response_format_param
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionContentPartParam,
@@ -44,7 +50,7 @@ from storyviz.errors import (
     RefusalError,
 )
 from storyviz.metering import CallMeter
-from storyviz.providers.base import ChatMessage, ChatResult, ImagePart
+from storyviz.providers.base import CallLimits, ChatMessage, ChatResult, ImagePart
 from storyviz.providers.calls import (
     CallRecord,
     MeterBinding,
@@ -57,6 +63,7 @@ from storyviz.providers.calls import (
     validate_answer,
     warn_if_key_in_clear,
 )
+from storyviz.providers.openai_stream import StreamDeadline, StreamedAnswer, read_answer
 from storyviz.redaction import redact
 from storyviz.registry import BackendSpec
 
@@ -68,7 +75,7 @@ BASE_URL_ENV = "OPENAI_BASE_URL"
 # The SDK refuses an empty key and reads OPENAI_API_KEY for a missing one; this is what an
 # openai-compat server gets when no ?key_env= names a key for it.
 COMPAT_PLACEHOLDER_KEY = "not-needed"
-OPTIONS = frozenset({"timeout", "max_retries", "temperature", "mode", "images"})
+OPTIONS = frozenset({"timeout", "max_retries", "temperature", "mode", "images", "stream"})
 COMPAT_OPTIONS = OPTIONS | {"key_env"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FALLBACK_NOTE = "server rejected json_schema; used JSON mode with validation"
@@ -91,6 +98,7 @@ class OpenAISettings:
     mode: Mode = "json_schema"
     images: int = 16
     key_env: str | None = KEY_ENV  # where api_key came from; None: no key, a placeholder
+    stream: bool = True  # stream when the caller asks for progress (CallLimits.on_tokens)
 
 
 def openai_chat_from_spec(spec: BackendSpec) -> OpenAIChat:
@@ -110,7 +118,15 @@ def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
         if not key:
             raise ProviderAuthError(f"{spec.redacted()} needs an API key: set {KEY_ENV}")
         base_url = os.environ.get(BASE_URL_ENV, "").strip() or None
-        return OpenAISettings(spec.redacted(), spec.model, key, base_url, compat=False, **common)
+        return OpenAISettings(
+            spec.redacted(),
+            spec.model,
+            key,
+            base_url,
+            compat=False,
+            **common,
+            **_stream_option(spec),
+        )
     base_url, model = _split_compat_model(spec)
     key_env, key = _compat_key(spec)
     return OpenAISettings(
@@ -121,6 +137,7 @@ def settings_from_spec(spec: BackendSpec) -> OpenAISettings:
         compat=True,
         key_env=key_env,
         **common,
+        **_stream_option(spec),
     )
 
 
@@ -151,6 +168,11 @@ def common_options(spec: BackendSpec) -> dict[str, Any]:
             f"backend {spec.name!r}: option mode must be json_schema or json_object, not {mode!r}"
         )
     return {**client_options(spec), "mode": mode}
+
+
+def _stream_option(spec: BackendSpec) -> dict[str, Any]:
+    """``stream=true|false`` for the chat clients (the image backend takes no such option)."""
+    return {"stream": spec.flag("stream", True)}
 
 
 def _split_compat_model(spec: BackendSpec) -> tuple[str, str]:
@@ -197,9 +219,15 @@ class OpenAIChat:
         self._binding.bind(meter, role)
 
     def structured(
-        self, messages: Sequence[ChatMessage], schema: type[T], *, purpose: str
+        self,
+        messages: Sequence[ChatMessage],
+        schema: type[T],
+        *,
+        purpose: str,
+        limits: CallLimits | None = None,
     ) -> ChatResult[T]:
         wire = to_wire_messages(messages, max_images=self.max_images_per_call)
+        limits = limits or CallLimits()
         with metered_call(
             self._binding,
             backend=self.spec,
@@ -208,9 +236,16 @@ class OpenAIChat:
             secret=self.settings.api_key,
         ) as record:
             try:
-                value, raw = self._ask(wire, schema, record)
+                value, raw = self._ask(wire, schema, record, limits)
             except openai.OpenAIError as exc:
-                raise self.provider_error(exc) from None
+                raise self.provider_error(
+                    exc, timeout=limits.timeout(self.settings.timeout)
+                ) from None
+            except StreamDeadline as exc:
+                record.notes.append(f"cut at the deadline after {len(exc.content)} characters")
+                raise ProviderError(
+                    f"{self.spec}: the answer was cut at the deadline while it was streaming"
+                ) from None
             return ChatResult(
                 value=value,
                 raw=raw,
@@ -225,11 +260,19 @@ class OpenAIChat:
     # -- one exchange ------------------------------------------------------------------------------
 
     def _ask(
-        self, wire: list[ChatCompletionMessageParam], schema: type[T], record: CallRecord
+        self,
+        wire: list[ChatCompletionMessageParam],
+        schema: type[T],
+        record: CallRecord,
+        limits: CallLimits,
     ) -> tuple[T, str]:
+        client = self._client_within(limits)
+        streamed = self.settings.stream and limits.on_tokens is not None
         if self._mode == "json_schema":
             try:
-                return self._ask_with_schema(wire, schema, record)
+                if streamed:
+                    return self._ask_streamed(client, wire, schema, record, limits)
+                return self._ask_with_schema(client, wire, schema, record, limits)
             except openai.APIStatusError as exc:
                 if not (self.settings.compat and rejects_json_schema(exc)):
                     raise
@@ -237,13 +280,71 @@ class OpenAIChat:
                 self._fell_back = True
         if self._fell_back:
             record.notes.append(FALLBACK_NOTE)
-        return self._ask_json_mode(wire, schema, record)
+        if streamed:
+            return self._ask_streamed(client, wire, schema, record, limits)
+        return self._ask_json_mode(client, wire, schema, record, limits)
+
+    def _client_within(self, limits: CallLimits) -> OpenAI:
+        """The SDK client for one call: with a nearer deadline, a shorter timeout and no retry
+        that would start after it."""
+        timeout = limits.timeout(self.settings.timeout)
+        if timeout >= self.settings.timeout:
+            return self._client
+        return self._client.with_options(timeout=timeout, max_retries=0)
+
+    def _ask_streamed(
+        self,
+        client: OpenAI,
+        wire: list[ChatCompletionMessageParam],
+        schema: type[T],
+        record: CallRecord,
+        limits: CallLimits,
+    ) -> tuple[T, str]:
+        """One streamed call in the current mode (the same request as the unstreamed one, plus
+        ``stream``); a server that answers with one JSON body is read as such."""
+        if self._mode == "json_schema":
+            messages, response_format = wire, type_to_response_format_param(schema)
+        else:
+            messages = with_schema_instruction(wire, schema)
+            response_format = {"type": "json_object"}
+        with client.chat.completions.with_streaming_response.create(
+            model=self.model,
+            messages=messages,
+            response_format=response_format,
+            stream=True,
+            stream_options={"include_usage": True},
+            **self._sampling(limits),
+        ) as response:
+            answer = read_answer(
+                client,
+                response.http_response,
+                on_tokens=limits.on_tokens,
+                deadline=limits.deadline,
+            )
+        if answer.streamed:
+            record.notes.append("streamed")
+        return self._checked(schema, answer, record), answer.content
+
+    def _checked(self, schema: type[T], answer: StreamedAnswer, record: CallRecord) -> T:
+        record.input_tokens, record.output_tokens = answer.input_tokens, answer.output_tokens
+        if answer.refusal:
+            raise self.refusal(answer.refusal)
+        if answer.finish_reason == "content_filter":
+            raise self.refusal("the content filter stopped the answer")
+        if answer.finish_reason == "length":
+            raise self._truncated(schema, answer.content)
+        return validate_answer(schema, answer.content, who=self.spec)
 
     def _ask_with_schema(
-        self, wire: list[ChatCompletionMessageParam], schema: type[T], record: CallRecord
+        self,
+        client: OpenAI,
+        wire: list[ChatCompletionMessageParam],
+        schema: type[T],
+        record: CallRecord,
+        limits: CallLimits,
     ) -> tuple[T, str]:
-        response = self._client.chat.completions.with_raw_response.parse(
-            model=self.model, messages=wire, response_format=schema, **self._sampling()
+        response = client.chat.completions.with_raw_response.parse(
+            model=self.model, messages=wire, response_format=schema, **self._sampling(limits)
         )
         body = _json_body(response.text)
         record.input_tokens, record.output_tokens = _usage(body)
@@ -266,13 +367,18 @@ class OpenAIChat:
         return message.parsed, content
 
     def _ask_json_mode(
-        self, wire: list[ChatCompletionMessageParam], schema: type[T], record: CallRecord
+        self,
+        client: OpenAI,
+        wire: list[ChatCompletionMessageParam],
+        schema: type[T],
+        record: CallRecord,
+        limits: CallLimits,
     ) -> tuple[T, str]:
-        response = self._client.chat.completions.with_raw_response.create(
+        response = client.chat.completions.with_raw_response.create(
             model=self.model,
             messages=with_schema_instruction(wire, schema),
             response_format={"type": "json_object"},
-            **self._sampling(),
+            **self._sampling(limits),
         )
         completion: ChatCompletion = response.parse()
         if completion.usage is not None:
@@ -290,9 +396,13 @@ class OpenAIChat:
             raise self._truncated(schema, content)
         return validate_answer(schema, content, who=self.spec), content
 
-    def _sampling(self) -> dict[str, Any]:
+    def _sampling(self, limits: CallLimits) -> dict[str, Any]:
         temperature = self.settings.temperature
-        return {} if temperature is None else {"temperature": temperature}
+        sampling: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
+        if limits.max_tokens is not None:
+            key = "max_tokens" if self.settings.compat else "max_completion_tokens"
+            sampling[key] = limits.max_tokens
+        return sampling
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -303,13 +413,15 @@ class OpenAIChat:
         problem = "the answer was cut off at the token limit (finish_reason=length)"
         return output_error(schema, content, [problem], who=self.spec)
 
-    def provider_error(self, exc: openai.OpenAIError) -> ProviderError:
+    def provider_error(
+        self, exc: openai.OpenAIError, *, timeout: float | None = None
+    ) -> ProviderError:
         """One line a user can act on, never with the key in it."""
         settings = self.settings
         retries = settings.max_retries
         if isinstance(exc, openai.APITimeoutError):
             text = (
-                f"{self.spec}: the request timed out after {settings.timeout:g} s "
+                f"{self.spec}: the request timed out after {timeout or settings.timeout:g} s "
                 f"({retries_text(retries)}); raise ?timeout=..."
             )
         elif isinstance(exc, openai.APIConnectionError):

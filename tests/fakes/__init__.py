@@ -40,6 +40,10 @@ class Reply:
     body: object = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow server; shutdown cuts it short)
+    # A streamed body (SSE): sent piece by piece, `piece_delay` seconds apart, with no
+    # Content-Length (the body ends when the connection closes), as a server streams it.
+    pieces: tuple[bytes, ...] = ()
+    piece_delay: float = 0.0
 
     def encoded(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -111,6 +115,11 @@ class ScriptedServer:
 
     def error(self, status: int, message: str, **extra: Any) -> Reply:
         return Reply(status, {"error": {"message": message, **extra}})
+
+    def finish(self, reply: Reply, request: RecordedRequest) -> Reply:
+        """The reply as the protocol sends it for this request (a dialect streams it when the
+        request asks for a stream); as it is by default."""
+        return reply
 
     def parse_body(self, raw: bytes, headers: Mapping[str, str]) -> Any:
         """The request body as responders and tests see it: parsed JSON (None if not JSON);
@@ -216,12 +225,12 @@ class ScriptedServer:
         if not self._serves(request):
             return self.error(404, f"fake server: no route for {request.method} {request.path}")
         if scripted is not None:
-            return scripted
+            return self.finish(scripted, request)
         responder = self._responder
         if responder is None:
             return self.default
         try:
-            return self.adapt(responder(request.body), request)
+            return self.finish(self.adapt(responder(request.body), request), request)
         except Exception as exc:  # reported at __exit__; the client sees a non-retried 400
             text = f"{type(exc).__name__}: {exc}"
             self.responder_errors.append(text)
@@ -266,6 +275,9 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self._send(reply)
 
         def _send(self, reply: Reply) -> None:
+            if reply.pieces:
+                self._send_pieces(reply)
+                return
             data, content_type = reply.encoded()
             try:
                 self.send_response(reply.status)
@@ -280,5 +292,20 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test): nothing to answer
+
+        def _send_pieces(self, reply: Reply) -> None:
+            try:
+                self.send_response(reply.status)
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for number, piece in enumerate(reply.pieces):
+                    if number and reply.piece_delay > 0 and server._closing.wait(reply.piece_delay):
+                        return
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading (cut at its deadline)
 
     return Handler

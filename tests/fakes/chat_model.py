@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from storyviz.errors import ModelOutputError
 from storyviz.metering import CallMeter, LLMCall
-from storyviz.providers.base import ChatMessage, ChatResult
+from storyviz.providers.base import CallLimits, ChatMessage, ChatResult
 
 Answer = str | dict[str, Any] | BaseException
 Responder = Callable[[Sequence[ChatMessage], type[BaseModel], str], Answer]
@@ -58,14 +58,21 @@ class ScriptedChat:
         self.supports_images = supports_images
         self.max_images_per_call = max_images_per_call
         self.calls: list[Call] = []
+        self.limits: list[CallLimits | None] = []  # what each call was bounded by
         self.bound: tuple[CallMeter, str] | None = None
 
     def bind_meter(self, meter: CallMeter, role: str) -> None:
         self.bound = (meter, role)
 
     def structured(
-        self, messages: Sequence[ChatMessage], schema: type[Any], *, purpose: str
+        self,
+        messages: Sequence[ChatMessage],
+        schema: type[Any],
+        *,
+        purpose: str,
+        limits: CallLimits | None = None,
     ) -> ChatResult[Any]:
+        self.limits.append(limits)
         if self.bound is not None:
             self.bound[0].reserve(self.bound[1])
         self.calls.append(Call(list(messages), schema, purpose))

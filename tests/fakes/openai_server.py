@@ -121,6 +121,44 @@ def image_urls(body: Mapping[str, Any]) -> list[str]:
     return urls
 
 
+def sse_pieces(body: Mapping[str, Any], *, chunk_chars: int = 8) -> tuple[bytes, ...]:
+    """A `chat.completion` as the API streams it: ``chat.completion.chunk`` events carrying the
+    role, then the content `chunk_chars` characters at a time (or the refusal), then the
+    finish reason, a usage chunk with empty choices (what ``stream_options.include_usage``
+    asks for; its completion tokens are the content chunks, one token each, as a server that
+    streams token by token counts them), and ``data: [DONE]``, each as one SSE ``data:``
+    line."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    base = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+    def event(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> bytes:
+        choices = (
+            []
+            if delta is None
+            else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+        )
+        return f"data: {json.dumps(base | {'choices': choices} | extra)}\n\n".encode()
+
+    pieces = [event({"role": "assistant", "content": ""})]
+    content = message.get("content") or ""
+    pieces += [
+        event({"content": content[i : i + chunk_chars]})
+        for i in range(0, len(content), chunk_chars)
+    ]
+    if message.get("refusal"):
+        pieces.append(event({"refusal": message["refusal"]}))
+    pieces.append(event({}, choice["finish_reason"]))
+    tokens = -(-len(content) // chunk_chars)  # a streaming server: one token per content chunk
+    usage = body["usage"] | {
+        "completion_tokens": tokens,
+        "total_tokens": body["usage"]["prompt_tokens"] + tokens,
+    }
+    pieces.append(event(None, usage=usage))
+    pieces.append(b"data: [DONE]\n\n")
+    return tuple(pieces)
+
+
 class OpenAIDialect(ScriptedServer):
     """What every fake OpenAI endpoint (chat here, images in openai_images.py) shares: the
     ``/v1`` base URL and the API's error replies, so the SDK's retries and error handling meet
@@ -170,6 +208,11 @@ class FakeOpenAIServer(OpenAIDialect):
     """Speaks the Chat Completions API on `/v1/chat/completions`."""
 
     path = "/v1/chat/completions"
+    streams = True
+    """Whether a request with ``"stream": true`` gets SSE chunks, as from the API; False plays
+    a server that ignores ``stream`` and answers with one JSON body."""
+    chunk_chars = 8
+    chunk_delay = 0.0  # seconds between streamed chunks (a slow model)
 
     def backend(self, model: str = DEFAULT_MODEL, **options: object) -> str:
         """The storyviz backend string for this server, e.g. ``backend("m", timeout=1)``."""
@@ -184,6 +227,23 @@ class FakeOpenAIServer(OpenAIDialect):
             return answer
         model = str((request.body or {}).get("model", DEFAULT_MODEL))
         return Reply(200, completion(as_content(answer), model=model))
+
+    def finish(self, reply: Reply, request: RecordedRequest) -> Reply:
+        """A completion, streamed when the request says ``"stream": true`` (and this server
+        streams); errors and garbled bodies go as they are, as the API sends errors."""
+        asked = isinstance(request.body, dict) and request.body.get("stream") is True
+        body = reply.body
+        if not (self.streams and asked and reply.status == 200 and isinstance(body, dict)):
+            return reply
+        if body.get("object") != "chat.completion":
+            return reply
+        return Reply(
+            200,
+            headers={"Content-Type": "text/event-stream; charset=utf-8"},
+            delay=reply.delay,
+            pieces=sse_pieces(body, chunk_chars=self.chunk_chars),
+            piece_delay=self.chunk_delay,
+        )
 
     # -- scripting helpers (each enqueues; `times` repeats it) -------------------------------------
 

@@ -5,6 +5,11 @@ local model in JSON mode sometimes does not parse at all. Both get the same trea
 previous answer goes back as the assistant's turn, followed by the list of problems, a bounded
 number of times. What stays wrong is raised as one line a user can read. Refusals and service
 failures are not the model's answer being wrong, so they pass through untouched.
+
+With a planning `Deadline`, no attempt starts after it, and a service failure once it has
+passed (the call in flight cut by its shortened timeout) is the deadline's, not the service's:
+both raise DeadlineReached, which a salvaging planner treats like an answer that stayed wrong.
+Every answer that parsed is kept in `seen`, so what a model got right can still be used.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from storyviz.errors import ModelOutputError
+from storyviz.agents.planner.llm.budget import Deadline
+from storyviz.errors import DeadlineReached, ModelOutputError, ProviderError
 from storyviz.prompts import load
-from storyviz.providers.base import ChatMessage, ChatModel
+from storyviz.providers.base import CallLimits, ChatMessage, ChatModel
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -35,24 +41,38 @@ def ask_until_valid(
     max_retries: int,
     what: str = "answer",
     last_check: Callable[[T], list[str]] | None = None,
+    limits: CallLimits | None = None,
+    deadline: Deadline | None = None,
+    seen: list[T] | None = None,
 ) -> T:
     """The first answer `check` finds no problem with, after at most `max_retries` re-asks.
 
     ``last_check``, when given, judges the last attempt instead of `check`: problems worth a
     re-ask but not worth failing over (a prompt a few tokens over its budget) are left out of it.
-    Raises ModelOutputError naming what stayed wrong in "the planner's {what}"; RefusalError,
-    ProviderError and BudgetExceededError from the client propagate unchanged.
+    Raises ModelOutputError naming what stayed wrong in "the planner's {what}" (DeadlineReached
+    when `deadline` passed first); RefusalError, ProviderError and BudgetExceededError from the
+    client propagate unchanged. `limits` bound each call; answers that parsed go to `seen`.
     """
     history = list(messages)
     attempts = max_retries + 1
     raw, problems = "", ["no answer"]
     for attempt in range(attempts):
         label = purpose if attempt == 0 else f"{purpose} (retry {attempt})"
+        if deadline is not None:
+            if deadline.passed():
+                raise _deadline_error(deadline, what, raw, problems)
+            deadline.calls += 1
         try:
-            result = chat.structured(list(history), schema, purpose=label)
+            result = chat.structured(list(history), schema, purpose=label, limits=limits)
         except ModelOutputError as exc:
             raw, problems = exc.raw, _one_line_each(exc.problems or [str(exc)])
+        except ProviderError as exc:
+            if deadline is not None and deadline.passed():
+                raise _deadline_error(deadline, what, raw, [*problems, str(exc)]) from None
+            raise
         else:
+            if seen is not None:
+                seen.append(result.value)
             judge = last_check if last_check is not None and attempt + 1 == attempts else check
             raw, problems = result.raw, judge(result.value)
             if not problems:
@@ -65,6 +85,14 @@ def ask_until_valid(
         raw=raw,
         problems=problems,
     )
+
+
+def _deadline_error(
+    deadline: Deadline, what: str, raw: str, problems: Sequence[str]
+) -> DeadlineReached:
+    wrong = [p for p in problems if p != "no answer"]
+    said = f"; the planner's {what} was still wrong: {summarise(wrong)}" if wrong else ""
+    return DeadlineReached(deadline.message() + said, raw=raw, problems=list(wrong))
 
 
 def feedback(raw: str, problems: Sequence[str]) -> list[ChatMessage]:
