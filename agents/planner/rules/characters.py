@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from storyviz.agents.planner.rules import cjk, russian
 from storyviz.agents.planner.rules.looks import (
     ADJECTIVE_RUN,
+    CREATURES,
     PART_WORDS,
     Feature,
     Looks,
@@ -122,6 +123,7 @@ def discover_characters(text: str, narration: str) -> list[CharacterDraft]:
     links = _direct_links(narration, phrases, drafts, name_pattern)
     if name_pattern is not None:
         _naming_links(narration, phrases, drafts, name_pattern, links)
+    _title_noun_links(phrases, drafts, links)
     same_as = _appositive_phrase_links(narration, phrases, links)
     _pronoun_copular_links(narration, phrases, drafts, links, same_as)
     owners = _assign_phrases(narration, phrases, drafts, links, same_as)
@@ -231,6 +233,25 @@ def _name_is_phrase(narration: str, phrase: NounPhrase, names: re.Pattern[str]) 
         before,
     )
     return m.group("name") if m else None
+
+
+def _title_noun_links(
+    phrases: list[NounPhrase], drafts: list[CharacterDraft], links: dict[int, int]
+) -> None:
+    """ "Judge Hale ... asked the judge", "Captain Reyes ... The captain wears": the title of a
+    name is the noun the story then calls that character by, when only one name has it."""
+    holders: dict[str, list[int]] = {}
+    for i, draft in enumerate(drafts):
+        if not draft.named:
+            continue
+        for word in draft.name.split()[:-1]:
+            noun = word.lower().rstrip(".")
+            if noun in CREATURES and i not in holders.get(noun, []):
+                holders.setdefault(noun, []).append(i)
+    for k, phrase in enumerate(phrases):
+        owners = holders.get(phrase.noun, [])
+        if k not in links and phrase.determiner == "the" and len(owners) == 1:
+            links[k] = owners[0]
 
 
 def _appositive_phrase_links(

@@ -38,6 +38,8 @@ SPEECH_VERBS = (
         squawks corrected corrects groaned groans mumbled mumbles grunted grunts chuckled
         chuckles snorted snorts moaned moans protested protests demanded demands repeated
         repeats scolded scolds urged urges panted pants breathed breathes piped pipes
+        hooted hoots quacked quacks croaked croaks clucked clucks neighed neighs mooed moos
+        buzzed buzzes roared
         сказал сказала сказали спросил спросила ответил ответила прошептал прошептала
         воскликнул воскликнула"""
     )

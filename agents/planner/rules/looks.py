@@ -71,7 +71,10 @@ CREATURES: dict[str, Creature] = {
         waitress adult f; girlfriend - f; boyfriend - m; ferryman adult m; fishmonger adult -;
         customer adult -; cook adult -; butcher adult -; shepherd adult -; boatman adult m;
         driver adult -; clerk adult -; janitor adult -; gardener adult -; porter adult -;
-        nephew - m; niece - f; judge adult -; granddaughter child f; grandson child m; cousin - -"""
+        nephew - m; niece - f; judge adult -;
+        professor adult -; admiral adult -; coach adult -; sergeant adult -; inspector adult -;
+        ranger adult -; sheriff adult -; colonel adult -; granddaughter child f;
+        grandson child m; cousin - -"""
     ),
     **_beings(
         """dog puppy=dog:young pup=dog:young hound=dog cat kitten=cat:young kitty=cat bird

@@ -65,6 +65,7 @@ class MentionTracker:
 
     def __init__(self, drafts: Sequence[CharacterDraft]) -> None:
         self.genders: list[str | None] = [d.looks.gender for d in drafts]
+        self._aliases = [list(d.aliases) for d in drafts]
         self._clothed = [d.looks.clothed for d in drafts]
         self._recent: list[int] = []
         self._name_owner: list[int] = []
@@ -144,6 +145,32 @@ class MentionTracker:
                 self._touch(owner)
                 in_sentence.append(owner)
         return mentions
+
+    @property
+    def recent(self) -> list[int]:
+        """Characters, the most recently mentioned first."""
+        return list(self._recent)
+
+    def owners_of(self, words: str) -> set[int]:
+        """Characters a bare form of address names: a name, a short form ("Whiskers"), or a
+        title one name alone carries ("Detective" for Detective Moss)."""
+        words = squash(words).strip()
+        if not words:
+            return set()
+        if self._names is not None:
+            m = self._names.fullmatch(words)
+            if m is not None and m.lastgroup is not None:
+                return {self._name_owner[int(m.lastgroup[1:])]}
+        title = words.lower().rstrip(".")
+        if title in TITLES:
+            holders = {
+                i
+                for i, aliases in enumerate(self._aliases)
+                if any(a.split()[0].lower().rstrip(".") == title for a in aliases if a.split())
+            }
+            if len(holders) == 1:
+                return holders
+        return set()
 
     def _touch(self, owner: int) -> None:
         if owner in self._recent:

@@ -369,11 +369,13 @@ def _merge_short_forms(accepted: Iterable[NameCandidate]) -> list[FoundName]:
     ordered = sorted(accepted, key=lambda c: (-len(c.core) - (1 if c.title else 0), c.first))
     found: list[FoundName] = []
     for candidate in ordered:
-        hosts = (
-            [f for f in found if _contains(_core_of(f.name), candidate.core)]
-            if candidate.title is None
-            else []
-        )
+        hosts = [
+            f
+            for f in found
+            if _contains(_core_of(f.name), candidate.core)
+            # "Dr. Patel" is "Dr. Asha Patel"; "Mrs. Reyes" is not "Captain Reyes"
+            and (candidate.title is None or _title_of(f.name) in (None, _plain(candidate.title)))
+        ]
         if len(hosts) == 1:
             host = hosts[0]
             host.aliases.append(candidate.name)
@@ -390,6 +392,15 @@ def _merge_short_forms(accepted: Iterable[NameCandidate]) -> list[FoundName]:
             )
         )
     return found
+
+
+def _plain(title: str) -> str:
+    return title.lower().rstrip(".")
+
+
+def _title_of(name: str) -> str | None:
+    words = name.split()
+    return _plain(words[0]) if len(words) > 1 and _plain(words[0]) in TITLES else None
 
 
 def _core_of(name: str) -> tuple[str, ...]:

@@ -7,11 +7,17 @@ pronouns resolve once, its characters are counted once) and staged once per pane
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from storyviz.agents.planner.rules.beats import Beat
-from storyviz.agents.planner.rules.dialogue import SpeechLine, narration, speech_lines
+from storyviz.agents.planner.rules.dialogue import (
+    SPEECH_VERBS,
+    SpeechLine,
+    narration,
+    speech_lines,
+)
 from storyviz.agents.planner.rules.mentions import Mention, MentionTracker
 from storyviz.agents.planner.rules.quotes import QuoteIndex
 from storyviz.agents.planner.rules.scenes import Scene
@@ -31,6 +37,13 @@ MAX_CAPTION_CHARS = 140
 MAX_LINES_PER_PANEL = 4
 _SPEAKING = {"speech": "speaking", "shout": "shouting", "thought": "thinking"}
 _SPEAKER_MOOD = {"shout": "excited", "thought": "thoughtful"}
+_SPEECH_CUE_RE = re.compile(
+    r"\s(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\s*[.:,]?\s*$",
+    re.IGNORECASE,
+)
+_VOCATIVE_RE = re.compile(
+    r"^\s*([^\W\d_][\w.' -]{0,30}?)\s*,|,\s*([^\W\d_][\w.' -]{0,30}?)\s*[.!?,]*\s*$"
+)
 
 
 @dataclass
@@ -58,9 +71,14 @@ class StoryReader:
     sentence_ends: list[int]
     tracker: MentionTracker
     recent_speakers: list[int] = field(default_factory=list)
+    _history: list[Mention] = field(default_factory=list)
+    """Every mention read so far, for a speech verb in the beat before a quote."""
+    _last_line: tuple[int, int | None] | None = None
+    """Where the last dialogue line (with its attribution) ended, and its speaker."""
 
     def read(self, beat: Beat) -> BeatReading:
         mentions = self.tracker.scan(self.narration, beat.start, beat.end)
+        self._history.extend(mentions)
         quotes = self.quotes.within(beat.start, beat.end)
         lines = speech_lines(self.text, quotes, beat.start, beat.end)
         speakers = [self._speaker(line, mentions) for line in lines]
@@ -79,22 +97,64 @@ class StoryReader:
             start, end = line.attribution
             named = [m for m in mentions if start <= m.start < end]
             speaker = named[0].character if named else None
-        else:
-            k = bisect.bisect_right(self.sentence_starts, line.quote.start) - 1
-            lo = self.sentence_starts[k] if k >= 0 else 0
-            hi = self.sentence_ends[k] if k >= 0 else len(self.text)
-            in_sentence = [m for m in mentions if lo <= m.start < hi]
-            if in_sentence:
-                speaker = in_sentence[0].character
-            elif len(self.recent_speakers) >= 2:
-                speaker = self.recent_speakers[1]  # the other side of a two-way conversation
-            elif self.recent_speakers:
-                speaker = self.recent_speakers[0]
+            if speaker is not None and named[0].pronoun and speaker in self._addressed(line):
+                speaker = None  # '"Evening, Detective," she said' is not the detective's line
+        if speaker is None:
+            speaker = self._unattributed_speaker(line, mentions)
+        self._last_line = (line.attribution[1] if line.attribution else line.quote.end, speaker)
         if speaker is not None:
             if speaker in self.recent_speakers:
                 self.recent_speakers.remove(speaker)
             self.recent_speakers.insert(0, speaker)
         return speaker
+
+    def _unattributed_speaker(self, line: SpeechLine, mentions: list[Mention]) -> int | None:
+        """Who says a line no verb attributes: the speaker of the quote it continues ("'No,'
+        said Unit Seven. 'I am the cleaner.'"), the character a speech verb just before it
+        names ("she gasped. 'Dad, ...'"), someone the sentence mentions, else the other side
+        of the conversation; never the character the line addresses ("..., Hugo.")."""
+        addressed = self._addressed(line)
+        if self._last_line is not None:
+            last_end, last_speaker = self._last_line
+            between = self.text[last_end : line.quote.start]
+            if (
+                last_speaker is not None
+                and re.fullmatch(r"[ \t.,;:!?…—–-]*", between)
+                and last_speaker not in addressed
+            ):
+                return last_speaker
+        cue = _SPEECH_CUE_RE.search(self.narration, max(0, line.quote.start - 60), line.quote.start)
+        if cue is not None:
+            before = [m for m in self._history if cue.start() - 1 <= m.end <= cue.start() + 1]
+            if before and before[-1].character not in addressed:
+                return before[-1].character
+        k = bisect.bisect_right(self.sentence_starts, line.quote.start) - 1
+        lo = self.sentence_starts[k] if k >= 0 else 0
+        hi = self.sentence_ends[k] if k >= 0 else len(self.text)
+        in_sentence = [m.character for m in mentions if lo <= m.start < hi]
+        in_sentence = [c for c in in_sentence if c not in addressed]
+        if in_sentence:
+            return in_sentence[0]
+        recent = [c for c in self.recent_speakers if c not in addressed]
+        if len(self.recent_speakers) >= 2 and self.recent_speakers[1] not in addressed:
+            return self.recent_speakers[1]  # the other side of a two-way conversation
+        others = [c for c in self.tracker.recent if c not in addressed]
+        if self.recent_speakers:
+            other = [c for c in others if c != self.recent_speakers[0]]
+            if other:
+                return other[0]  # the one who has not spoken yet answers
+            return recent[0] if recent else None
+        if len(others) >= 2:
+            return others[1]  # "Hugo and Lena sat ... 'Did you hear that?'": the first named
+        return others[0] if others else None
+
+    def _addressed(self, line: SpeechLine) -> set[int]:
+        """Characters the line calls by name at its start or end ("Be nice, Whiskers")."""
+        content = self.text[line.quote.start + 1 : line.quote.end - 1]
+        found: set[int] = set()
+        for m in _VOCATIVE_RE.finditer(content):
+            found |= self.tracker.owners_of(m.group(1) or m.group(2) or "")
+        return found
 
 
 @dataclass(frozen=True)
