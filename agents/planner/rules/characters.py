@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from storyviz.agents.planner.rules import cjk, russian
+from storyviz.agents.planner.rules.dialogue import SPEECH_VERBS
 from storyviz.agents.planner.rules.looks import (
     ADJECTIVE_RUN,
     CREATURES,
@@ -91,6 +92,12 @@ _OWNED_PART_RE = re.compile(r"['’]s\s+" + _PART_TAIL, re.IGNORECASE)
 _PRONOUN_PART_RE = re.compile(r"(?<!\w)(?P<pron>her|his|its)\s+" + _PART_TAIL, re.IGNORECASE)
 _PRONOUN_GENDER = {"she": "f", "her": "f", "he": "m", "his": "m", "him": "m", "it": "n", "its": "n"}
 _RESOLVE_DEPTH = 12
+_SPOKEN_BY_RE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(sorted(SPEECH_VERBS | wordset("говорит говорила говорил"), key=len, reverse=True))
+    + r")\s+$",
+    re.IGNORECASE,
+)
 _DESCRIPTION_STARTS = wordset("in with wearing from carrying holding")
 _COPULAS = wordset("is was were are has had")
 
@@ -246,11 +253,13 @@ def _title_noun_links(
             continue
         for word in draft.name.split()[:-1]:
             noun = word.lower().rstrip(".")
+            noun = russian.creature_noun(noun) or noun if _CYRILLIC_RE.match(noun) else noun
             if noun in CREATURES and i not in holders.get(noun, []):
                 holders.setdefault(noun, []).append(i)
     for k, phrase in enumerate(phrases):
         owners = holders.get(phrase.noun, [])
-        if k not in links and phrase.determiner == "the" and len(owners) == 1:
+        definite = phrase.determiner == "the" or _CYRILLIC_RE.match(phrase.surface)
+        if k not in links and definite and len(owners) == 1:
             links[k] = owners[0]
 
 
@@ -335,9 +344,9 @@ def _name_after_phrase(narration: str, phrase: NounPhrase, names: re.Pattern[str
             if named:
                 return named.group()
     if (
-        phrase.determiner in _POSSESSIVE_DETERMINERS
-        and narration[phrase.end : phrase.end + 1] == " "
-    ):
+        phrase.determiner in _POSSESSIVE_DETERMINERS or _CYRILLIC_RE.match(phrase.surface)
+    ) and narration[phrase.end : phrase.end + 1] == " ":
+        # "her dog Bolt"; Russian has no articles: "чёрный кот Уголёк", "мальчик Петя"
         named = names.match(narration, phrase.end + 1)
         # "her dog Bolt" names the dog; "the dog Mia had found" does not.
         if named and not _CLAUSE_AFTER_NAME_RE.match(narration, named.end()):
@@ -442,6 +451,12 @@ def _assign_phrases(
 
 def _is_subject(narration: str, phrase: NounPhrase) -> bool:
     """Whether the phrase acts in its sentence ("a cat watched"), not merely being mentioned."""
+    if _SPOKEN_BY_RE.search(narration, max(0, phrase.start - 30), phrase.start):
+        return True  # 'said the fishmonger', '— говорит бабушка'
+    if _CYRILLIC_RE.match(phrase.surface):
+        previous = re.search(r"([а-яё]+)\s+$", narration[max(0, phrase.start - 30) : phrase.start])
+        if previous and looks_like_verb(previous.group(1)):
+            return True  # Russian puts the verb first: "подошла девушка"
     rest = narration[phrase.end : phrase.end + 120]
     stop = re.search(r"[.;!?,\n]", rest)
     words = [w.group() for w in WORD_RE.finditer(rest[: stop.start()] if stop else rest)]

@@ -59,11 +59,23 @@ TITLES: dict[str, str | None] = {
     "mother": "f",
     "sister": "f",
     "brother": "m",
+    "judge": None,
+    "coach": None,
+    "admiral": None,
+    "доктор": None,
+    "профессор": None,
+    "капитан": None,
+    "господин": "m",
+    "госпожа": "f",
+    "дядя": "m",
+    "тётя": "f",
+    "тетя": "f",
 }
 """Words before a name that make it a person's name, with the gender they imply."""
 
 NON_NAME_WORDS = wordset(
-    """a an the this that these those there here then than thus so but and or nor if when
+    """близнецы оба обе twins brothers sisters
+    a an the this that these those there here then than thus so but and or nor if when
     while where why how what who whom which whose after before since until once as at by in
     on of to from into onto with without for about above below under over near through
     across behind beyond during inside outside he she it they we you i me him her us them
@@ -200,7 +212,7 @@ def find_names(text: str, narration: str) -> list[FoundName]:
             if c.partners & accepted_keys and _is_name(c, ordinary, listed=True)
         }
     accepted = [c for key, c in candidates.items() if key in accepted_keys]
-    found = _merge_short_forms(accepted)
+    found = _merge_declined(_merge_short_forms(accepted))
     found.extend(_cjk_names(narration, {f.name for f in found}))
     found.sort(key=lambda f: f.first)
     return found
@@ -401,6 +413,26 @@ def _plain(title: str) -> str:
 def _title_of(name: str) -> str | None:
     words = name.split()
     return _plain(words[0]) if len(words) > 1 and _plain(words[0]) in TITLES else None
+
+
+_CYRILLIC_NAME_RE = re.compile(r"[А-ЯЁ][а-яё]{2,}")
+
+
+def _merge_declined(found: list[FoundName]) -> list[FoundName]:
+    """ "Коля" and "У Коли": one Russian name in two cases, kept under its first form."""
+    kept: list[FoundName] = []
+    for name in sorted(found, key=lambda f: f.first):
+        if _CYRILLIC_NAME_RE.fullmatch(name.name):
+            stem = name.name[:-1]
+            host = next(
+                (k for k in kept if _CYRILLIC_NAME_RE.fullmatch(k.name) and k.name[:-1] == stem),
+                None,
+            )
+            if host is not None:
+                host.spans.extend(name.spans)
+                continue
+        kept.append(name)
+    return kept
 
 
 def _core_of(name: str) -> tuple[str, ...]:

@@ -42,6 +42,20 @@ CREATURE_STEMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "корол": ("king", ()),
     "королев": ("queen", ()),
     "принцесс": ("princess", ()),
+    "почтальон": ("postman", ()),
+    "доктор": ("doctor", ()),
+    "врач": ("doctor", ()),
+    "рыбак": ("fisherman", ()),
+    "повар": ("cook", ()),
+    "продавц": ("shopkeeper", ()),
+    "продавщиц": ("shopkeeper", ()),
+    "внучк": ("granddaughter", ()),
+    "внук": ("grandson", ()),
+    "сестр": ("sister", ()),
+    "брат": ("brother", ()),
+    "мышк": ("mouse", ()),
+    "кролик": ("rabbit", ()),
+    "ворон": ("crow", ()),
 }
 _ADJECTIVE_STEMS: dict[str, str] = {
     "маленьк": "small",
@@ -72,6 +86,9 @@ _COLOUR_STEMS: dict[str, str] = {
     "оранжев": "orange",
     "коричнев": "brown",
     "золот": "golden",
+    "светл": "light",
+    "тёмн": "dark",
+    "темн": "dark",
 }
 _PART_STEMS: dict[str, str] = {
     "волос": "hair",
@@ -89,6 +106,28 @@ _PART_STEMS: dict[str, str] = {
     "рубашк": "shirt",
     "юбк": "skirt",
     "ошейник": "collar",
+    "халат": "robe",
+    "платок": "scarf",
+    "платк": "scarf",
+    "сапог": "boots",
+    "сапожк": "boots",
+    "ботин": "boots",
+    "очк": "glasses",
+    "пиджак": "jacket",
+    "сарафан": "dress",
+    "пижам": "pajamas",
+    "комбинезон": "overalls",
+    "фартук": "apron",
+    "кепк": "cap",
+    "рюкзак": "backpack",
+    "перчатк": "gloves",
+    "бант": "bow",
+    "перь": "feathers",
+    "косичк": "braid",
+    "коса": "braid",
+    "косу": "braid",
+    "косы": "braid",
+    "косой": "braid",
 }
 
 
@@ -149,3 +188,26 @@ def _adjective(word: str) -> str | None:
             if lower.startswith(stem) and len(lower) - len(stem) <= 4:
                 return table[stem]
     return None
+
+
+_PREDICATE_COLOUR_RE = re.compile(
+    rf"(?<!\w)(?:был|была|было|были|стал|стала|стало|стали)\s+(?:(?:весь|вся|всё|все|очень)\s+)?"
+    rf"(?P<colour>{_alternation(_COLOUR_STEMS)})[а-яё]{{0,4}}(?!\w)(?!\s+[а-яё]*(?:{_alternation(_PART_STEMS)}))",
+    re.IGNORECASE,
+)
+
+
+def find_body_colours(text: str) -> list[tuple[int, str]]:
+    """ "Вольт был серебряным": a colour said of the whole creature, with where it is written."""
+    found = []
+    for m in _PREDICATE_COLOUR_RE.finditer(text):
+        colour = _COLOUR_STEMS[m.group("colour").lower()]
+        if colour not in ("light", "dark"):
+            found.append((m.start(), colour))
+    return found
+
+
+def creature_noun(word: str) -> str | None:
+    """The English creature noun a Russian word is a form of ("Доктор" -> doctor)."""
+    m = _NOUN_RE.fullmatch(word)
+    return CREATURE_STEMS[m.group("noun").lower()][0] if m else None

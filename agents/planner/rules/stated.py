@@ -19,19 +19,25 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from storyviz.agents.planner.rules import russian
 from storyviz.agents.planner.rules.looks import PART_WORDS, Feature, Looks, colour_word
 from storyviz.agents.planner.rules.text import FUNCTION_WORDS, WORD_RE, wordset
 
 _CLAUSE_RE = re.compile(r"[^.;!?\n。！？]+")
-_PRONOUNS = {"she": "f", "her": "f", "he": "m", "his": "m", "him": "m", "it": "n", "its": "n"}
+_PRONOUNS = {
+    **{"she": "f", "her": "f", "he": "m", "his": "m", "him": "m", "it": "n", "its": "n"},
+    **{"она": "f", "её": "f", "ее": "f", "он": "m", "оно": "n"},
+}
 _POSSESSIVE_PRONOUNS = wordset("her his its my our your their")
 _DRESSED_RE = re.compile(
     r"(?<!\w)(?:dressed|clad)\s+(?:all\s+|entirely\s+|head\s+to\s+toe\s+)?in\s+"
     r"(?:bright\s+|pale\s+|dark\s+)?(?P<colour>[^\W\d_]+)(?!\w)(?P<rest>\s+[^\W\d_]+)?",
     re.IGNORECASE,
 )
+_BODY = Feature("fur", "body", "body", None)
+_U_POSSESSOR_RE = re.compile(r"(?<!\w)[Уу]\s+([А-ЯЁ][а-яё]+)")
 _FIRST_PERSON = wordset("i me my myself")
-_GROUP_WORDS = wordset("both all")
+_GROUP_WORDS = wordset("both all оба обе")
 _COPULAS = wordset("is was are were")
 _LINKS = wordset("that which")
 _INTENSIFIERS = wordset("bright light dark pale deep very all painted spotless clean shiny")
@@ -75,10 +81,21 @@ def read_stated_colours(narration: str, drafts: list[Draftlike]) -> None:
         inside = [m for m in mentions if m.end > clause.start() and m.start < clause.end()]
         words = list(WORD_RE.finditer(narration, clause.start(), clause.end()))
         grouped = any(w.group().lower() in _GROUP_WORDS for w in words)
-        stated_parts = _stated_parts(words) + _dressed_in(narration, clause.start(), clause.end())
+        stated_parts = (
+            _stated_parts(words)
+            + _dressed_in(narration, clause.start(), clause.end())
+            + _russian_parts(narration, clause.start(), clause.end())
+        )
+        earlier = [m for m in mentions if m.start < clause.start()]
         for stated in stated_parts:
-            for owner in _owners(stated, inside, grouped):
+            for owner in _owners(stated, inside, grouped, earlier):
                 _fill(drafts[owner], stated.feature)
+        for position, colour in russian.find_body_colours(narration[: clause.end()]):
+            if position < clause.start():
+                continue
+            for owner in _owners(Stated(position, _BODY, None), inside, grouped, earlier):
+                if not drafts[owner].looks.clothed:
+                    _fill(drafts[owner], Feature("fur", "body", f"{colour} body", colour))
 
 
 def _pronoun_mentions(
@@ -162,6 +179,20 @@ def _stated_parts(words: list[re.Match[str]]) -> list[Stated]:
     return found
 
 
+def _russian_parts(narration: str, start: int, end: int) -> list[Stated]:
+    """ "в белом халате", "У Коли были светлые волосы": Russian features, with the "у X"
+    possessor when the clause writes one."""
+    found: list[Stated] = []
+    clause = narration[start:end]
+    owner = _U_POSSESSOR_RE.search(clause)
+    for position, feature in russian.find_features(clause):
+        possessor = None
+        if owner is not None and owner.end() <= position:
+            possessor = (start + owner.start(1), start + owner.end(1))
+        found.append(Stated(start + position, feature, possessor))
+    return found
+
+
 def _dressed_in(narration: str, start: int, end: int) -> list[Stated]:
     """ "dressed all in red": a colour for the whole outfit, with no garment named."""
     found: list[Stated] = []
@@ -192,7 +223,9 @@ def _colour_after(lower: list[str], at: int, part: str) -> str | None:
     return None
 
 
-def _owners(stated: Stated, mentions: list[_Mention], grouped: bool) -> list[int]:
+def _owners(
+    stated: Stated, mentions: list[_Mention], grouped: bool, earlier: list[_Mention]
+) -> list[int]:
     if stated.possessor is not None:
         p_start, p_end = stated.possessor
         owned = [m.owner for m in mentions if p_start <= m.start < p_end]
@@ -202,6 +235,10 @@ def _owners(stated: Stated, mentions: list[_Mention], grouped: bool) -> list[int
         members = list(dict.fromkeys(m.owner for m in before))
         if len(members) >= 2:
             return members
+        if not members:  # "Оба носили синие куртки": the two last named before the clause
+            latest = list(dict.fromkeys(m.owner for m in reversed(earlier)))[:2]
+            if len(latest) == 2:
+                return latest
     if before:
         return [before[-1].owner]
     after = [m for m in mentions if m.start > stated.start]
