@@ -47,7 +47,6 @@ def run_studio(
         from storyviz.studio.page import build_page
 
     page = build_page(settings, fixed, draw_limit=options.draw_limit)
-    page.queue(default_concurrency_limit=4)
     for warning in options.warnings():
         echo(f"storyviz: warning: {warning}", err=True)
     shown_host = f"[{host}]" if ":" in host else host

@@ -17,6 +17,9 @@ from storyviz.errors import InputError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CACHE_DIR = ".studio-cache"  # inside the runs directory
+QUICK_STEPS = 4
+"""Events that do not draw (listing threads, showing a version) run this many at a time; the
+drawing ones have their own limit (--concurrency)."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,13 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
 
 def prepare_environment(runs_dir: Path) -> Path:
     """Gradio's settings that must be set before it is imported: its file cache inside the runs
-    directory, no usage analytics."""
+    directory, no usage analytics, and the queue's default limit (set here rather than by a
+    second `queue()` call, which would build Gradio's whole app once more: 0.1 s of start-up)."""
     cache = (runs_dir / CACHE_DIR).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(cache)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["GRADIO_DEFAULT_CONCURRENCY_LIMIT"] = str(QUICK_STEPS)
     os.environ.setdefault("GRADIO_SERVER_NAME", "127.0.0.1")
     return cache
 
