@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from storyviz.agents.context import PipelineContext
+from storyviz.agents.plan_review import checked_plan
 from storyviz.agents.render_requests import panel_request, panel_seed, reference_request
 from storyviz.agents.repair_fallback import drawable
 from storyviz.agents.state import PipelineState, View, merge_versions
@@ -46,10 +47,13 @@ def _elapsed(t0: float) -> float:
 def plan_story(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     ctx, t0 = runtime.context, time.perf_counter()
     given = "plan" in state  # a seeded run (chat, ViStoryBench) renders the plan it was given
+    update: dict[str, Any] = {}
     if given:
         plan = StoryPlan.model_validate(state["plan"])
     else:
-        plan = ctx.planner.plan(StoryRequest.model_validate(state["request"]))
+        request = StoryRequest.model_validate(state["request"])
+        plan, findings = checked_plan(ctx.planner, request, ctx.planner.plan(request), ctx.run)
+        update["plan_findings"] = [f.model_dump(mode="json") for f in findings]
     ctx.run.write_model(PLAN_FILE, plan)
     ctx.run.emit(
         "planned",
@@ -63,7 +67,7 @@ def plan_story(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
             "given": given,
         },
     )
-    return {"plan": plan.model_dump(mode="json"), "timings": {"plan": _elapsed(t0)}}
+    return {**update, "plan": plan.model_dump(mode="json"), "timings": {"plan": _elapsed(t0)}}
 
 
 def draw_references(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
@@ -409,6 +413,8 @@ def audit_log(view: View) -> AuditLog:
         versions=view.all_versions(),
         current={pid: v.version for pid, v in view.current().items()},
         chosen=view.chosen,
+        plan_checked="plan_findings" in view.state,
+        plan_findings=view.plan_findings,
         references=dict(view.state.get("references", {})),
         consistency_index=rounds[-1].consistency_index if rounds else None,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
-from storyviz.schemas import AuditRound, PanelVersion, StoryPlan
+from storyviz.schemas import AuditRound, PanelVersion, PlanFinding, StoryPlan
 
 VersionDump = dict[str, Any]
 
@@ -53,6 +53,7 @@ class PipelineState(TypedDict, total=False):
     rounds: list[dict[str, Any]]
     repair_jobs: list[dict[str, Any]]
     chosen: dict[str, int]  # panel id -> version a person picked (chat /use); never repaired
+    plan_findings: list[dict[str, Any]]  # the plan checked against its story (PlanFinding dumps)
     pages: list[str]
     timings: Annotated[dict[str, float], add_timings]
     job: dict[str, Any]  # the payload a Send hands to one render task
@@ -86,6 +87,10 @@ class View:
 
     def unaudited(self) -> list[PanelVersion]:
         return [v for vs in self.all_versions().values() for v in vs if v.score is None]
+
+    @property
+    def plan_findings(self) -> list[PlanFinding]:
+        return [PlanFinding.model_validate(f) for f in self.state.get("plan_findings", [])]
 
     @property
     def chosen(self) -> dict[str, int]:

@@ -117,6 +117,16 @@ class Planner(Protocol):
 
 
 @runtime_checkable
+class PlanCorrector(Protocol):
+    """A planner that can take the plan check's findings back (a model planner): given its plan
+    and what contradicts the story, one line each, it answers a corrected plan."""
+
+    def correct_plan(
+        self, request: StoryRequest, plan: StoryPlan, problems: list[str]
+    ) -> StoryPlan: ...
+
+
+@runtime_checkable
 class Generator(Protocol):
     spec: str
 

@@ -279,6 +279,24 @@ class Finding(Model):
     auditor: str = ""
 
 
+PlanFindingKind = Literal["missing_character", "colour", "unused_character", "empty_cast"]
+
+
+class PlanFinding(Model):
+    """Where a plan contradicts or leaves out its story, found before anything is drawn."""
+
+    id: str
+    kind: PlanFindingKind
+    character: str  # as the story names them
+    character_id: str | None = None  # the sheet, when there is one
+    panel_id: str | None = None
+    part: str | None = None
+    expected: str | None = None
+    observed: str | None = None
+    evidence: str = ""
+    corrected: bool = False  # the planner was asked to fix it and the corrected plan has not it
+
+
 class PanelAudit(Model):
     panel_id: str
     version: int
@@ -408,6 +426,10 @@ class AuditLog(Model):
     chosen: dict[str, int] = Field(
         default_factory=dict,
         description="panel id -> the version a person picked as current; no repair replaces it",
+    )
+    plan_checked: bool = False  # False: the run drew a plan it was given (a chat's, approved)
+    plan_findings: list[PlanFinding] = Field(
+        default_factory=list, description="the plan checked against its story, before round 0"
     )
     references: dict[str, str] = Field(
         default_factory=dict, description="character id -> reference image path (run-relative)"
