@@ -218,6 +218,10 @@ def _direct_links(
         )
         if alias is None:
             alias = _name_is_phrase(narration, phrase, name_pattern)
+        if alias is None:  # "王老师": the noun inside a name is that name
+            inside = name_pattern.search(narration, max(0, phrase.start - 4), phrase.end + 4)
+            if inside and inside.start() <= phrase.start and phrase.end <= inside.end():
+                alias = inside.group()
         if alias is not None:
             links[i] = _index_of_alias(drafts, alias)
     return links
@@ -451,6 +455,8 @@ def _assign_phrases(
 
 def _is_subject(narration: str, phrase: NounPhrase) -> bool:
     """Whether the phrase acts in its sentence ("a cat watched"), not merely being mentioned."""
+    if has_cjk(phrase.surface):
+        return cjk.acts(narration, phrase.end)
     if _SPOKEN_BY_RE.search(narration, max(0, phrase.start - 30), phrase.start):
         return True  # 'said the fishmonger', '— говорит бабушка'
     if _CYRILLIC_RE.match(phrase.surface):

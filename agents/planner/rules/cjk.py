@@ -106,8 +106,33 @@ _PARTS: dict[str, str] = {
     "マフラー": "scarf",
     "皮毛": "fur",
     "毛": "fur",
+    "胡子": "beard",
+    "胡须": "beard",
+    "白发": "hair",
+    "发": "hair",
+    "着物": "kimono",
+    "ワンピース": "dress",
+    "リボン": "ribbon",
+    "帽": "hat",
+    "衣": "clothes",
+    "书包": "backpack",
+    "鞋": "shoes",
+    "靴": "boots",
+    "眼镜": "glasses",
+    "メガネ": "glasses",
+    "スカーフ": "scarf",
+    "セーター": "sweater",
+    "シャツ": "shirt",
+    "衬衫": "shirt",
+    "裙": "skirt",
 }
 _COLOUR_CLASS = "".join(_COLOURS)
+_PART_ALTERNATION = "|".join(sorted(map(re.escape, _PARTS), key=len, reverse=True))
+_PART_IS_COLOUR_RE = re.compile(rf"({_PART_ALTERNATION})(?:是|は|が|都是)([{_COLOUR_CLASS}])色")
+"""A colour said after its part: "眼睛是蓝色的", "目は緑色に光っていた"."""
+_BODY_IS_COLOUR_RE = re.compile(rf"(?:是|は)(?:全身)?([{_COLOUR_CLASS}])色(?:的|だ|です)")
+"""A colour said of the whole creature: "旺旺是白色的"."""
+GROUP_MARKS = ("おそろい", "二人とも", "两人都", "都穿", "都戴", "一样的")
 _FEATURE_RE = re.compile(
     rf"([{_COLOUR_CLASS}])色?(?:い|の|的)?"
     rf"({'|'.join(sorted(map(re.escape, _PARTS), key=len, reverse=True))})"
@@ -117,6 +142,19 @@ _NAME_LEAD = r"(?:名叫|叫做|名字叫|名为|叫)"
 _NAMING_RE_TEMPLATE = (
     r"(?:给|把)(?:它|他|她)(?:取名|起名|命名)(?:叫做|叫|为)?(?:{names})|(?:{names})と名付け"
 )
+
+
+def is_cjk_creature(word: str) -> bool:
+    """Whether a word is a creature noun ("老奶奶", "狐狸"), which names nobody by itself."""
+    return word in _CREATURES
+
+
+_ACTS_RE = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:说|问|喊|答|跑|走|叫|笑|哭|飞|游)")
+
+
+def acts(text: str, position: int) -> bool:
+    """Whether the creature noun ending at `position` does something: "一只狐狸跑来问"."""
+    return _ACTS_RE.match(text, position) is not None
 
 
 def find_noun_phrases(text: str) -> list[NounPhrase]:
@@ -135,11 +173,22 @@ def find_noun_phrases(text: str) -> list[NounPhrase]:
 
 
 def find_features(text: str) -> list[tuple[int, Feature]]:
-    """Coloured parts ("红头发", "黄色的雨衣", "赤い髪") with where they are written."""
-    return [
+    """Coloured parts ("红头发", "黄色的雨衣", "赤い髪", "眼睛是蓝色的") with where they are
+    written (where the part is, for the copular kind, so "机器狗的眼睛" finds its owner)."""
+    found = [
         (m.start(), make_feature(_PARTS[m.group(2)], [_COLOURS[m.group(1)]]))
         for m in _FEATURE_RE.finditer(text)
     ]
+    found += [
+        (m.start(), make_feature(_PARTS[m.group(1)], [_COLOURS[m.group(2)]]))
+        for m in _PART_IS_COLOUR_RE.finditer(text)
+    ]
+    return sorted(found, key=lambda f: f[0])
+
+
+def find_body_colours(text: str) -> list[tuple[int, str]]:
+    """ "旺旺是白色的": a colour said of a whole creature."""
+    return [(m.start(), _COLOURS[m.group(1)]) for m in _BODY_IS_COLOUR_RE.finditer(text)]
 
 
 def name_after_phrase(text: str, position: int, names: re.Pattern[str]) -> str | None:

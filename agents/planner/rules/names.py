@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from storyviz.agents.planner.rules import russian
+from storyviz.agents.planner.rules.cjk import is_cjk_creature
 from storyviz.agents.planner.rules.dialogue import SPEECH_VERBS
 from storyviz.agents.planner.rules.looks import CREATURES, PART_WORDS
 from storyviz.agents.planner.rules.scene_words import SETTINGS, TIMES, WEATHER
@@ -160,6 +161,55 @@ _CJK_NAMING_RES: tuple[re.Pattern[str], ...] = (
     re.compile(r"([\u30a1-\u30fa\u30fc]{2,8}|[\u4e00-\u9fff]{2,4}?)(?:という|と名付け|と呼ば)"),
     re.compile(r"名前は([\u30a1-\u30fa\u30fc\u3041-\u3096\u4e00-\u9fff]{2,8}?)(?:です|だ|。|、)"),
     re.compile(r"([\uac00-\ud7a3]{2,4})(?:이라는|라는|이라고|라고)"),
+    # who speaks: "”李明说", "」と博士が言った", "」とミキが叫んだ", "李明说：“"
+    re.compile(
+        r"[”」』]\s*([\u4e00-\u9fff]{2,3}?)(?:大声|小声|轻声|低声|高兴地|笑着)?"
+        r"(?:说|喊道|问道|回答|叫道|答道|喊|问)"
+    ),
+    re.compile(r"(?:^|(?<=[。！？，、\s”」]))([\u4e00-\u9fff]{2,3}?)(?:说|喊|问)[：:]\s*[“「]"),
+    re.compile(
+        r"[」』]\s*と\s*([\u30a1-\u30fa\u30fc\u4e00-\u9fff]{1,5}?)(?:くん|さん|ちゃん|君|様)?"
+        r"(?:が|は)"
+    ),
+    # who someone is to another: "她的学生小杰", "他的孙女丽丽"
+    re.compile(
+        r"的(?:学生|孙女|孙子|女儿|儿子|朋友|哥哥|姐姐|弟弟|妹妹|妈妈|爸爸)"
+        r"([\u4e00-\u9fff]{2,3}?)(?=[站说喊在是戴穿拿跑，。])"
+    ),
+    # a surname with a kinship word or title: "张伯伯是个渔夫", "王老师是"
+    re.compile(
+        r"(?:^|(?<=[。！？，、\s”」]))([李王张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐]"
+        r"(?:伯伯|叔叔|阿姨|奶奶|爷爷|老师|医生|大夫|先生|小姐|[\u4e00-\u9fff]))"
+        r"(?=是|在|说|喊|问|回答|给|把|穿|戴|站|总是|每天|，)"
+    ),
+    # a Japanese name with an honorific: "健太くんは"
+    re.compile(
+        r"(?:^|(?<=[。、」\s]))([\u4e00-\u9fff\u30a1-\u30fa\u30fc]{1,4}?)(?:くん|ちゃん|君)(?=[はがをにの])"
+    ),
+    # two katakana names joined by と: "ユキとミキは"
+    re.compile(
+        r"(?:^|(?<=[。、」\s]))([\u30a1-\u30fa\u30fc]{2,6})と(?=[\u30a1-\u30fa\u30fc]{2,6}[はが])"
+    ),
+    re.compile(r"(?<=[\u30a1-\u30fa\u30fc]と)([\u30a1-\u30fa\u30fc]{2,6})(?=[はが])"),
+)
+_NOT_CJK_NAMES = frozenset(
+    [
+        "机器狗",
+        "机器人",
+        "熊猫",
+        "狐狸",
+        "兔子",
+        "小狗",
+        "小猫",
+        "女孩",
+        "男孩",
+        "老师",
+        "大家",
+        "我们",
+        "他们",
+        "她们",
+        "ロボット",
+    ]
 )
 
 
@@ -456,7 +506,13 @@ def _cjk_names(narration: str, known: set[str]) -> list[FoundName]:
     for pattern in _CJK_NAMING_RES:
         for match in pattern.finditer(narration):
             name = match.group(1)
-            if len(name) < 2 or name in known or name in found:
+            if (
+                len(name) < 2
+                or name in known
+                or name in found
+                or name in _NOT_CJK_NAMES
+                or is_cjk_creature(name)
+            ):
                 continue
             spans = [(m.start(), m.end()) for m in re.finditer(re.escape(name), narration)]
             found[name] = FoundName(

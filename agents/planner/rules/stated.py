@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from storyviz.agents.planner.rules import russian
+from storyviz.agents.planner.rules import cjk, russian
 from storyviz.agents.planner.rules.looks import PART_WORDS, Feature, Looks, colour_word
-from storyviz.agents.planner.rules.text import FUNCTION_WORDS, WORD_RE, wordset
+from storyviz.agents.planner.rules.text import FUNCTION_WORDS, WORD_RE, has_cjk, wordset
 
 _CLAUSE_RE = re.compile(r"[^.;!?\n。！？]+")
 _PRONOUNS = {
     **{"she": "f", "her": "f", "he": "m", "his": "m", "him": "m", "it": "n", "its": "n"},
     **{"она": "f", "её": "f", "ее": "f", "он": "m", "оно": "n"},
+    **{"她": "f", "彼女": "f", "他": "m", "它": "n"},
 }
 _POSSESSIVE_PRONOUNS = wordset("her his its my our your their")
 _DRESSED_RE = re.compile(
@@ -34,6 +36,8 @@ _DRESSED_RE = re.compile(
     r"(?:bright\s+|pale\s+|dark\s+)?(?P<colour>[^\W\d_]+)(?!\w)(?P<rest>\s+[^\W\d_]+)?",
     re.IGNORECASE,
 )
+_CJK_SENTENCE_RE = re.compile(r"[^。！？!?\n]+")
+_CJK_PRONOUN_RE = re.compile("彼女|她|他|它")
 _BODY = Feature("fur", "body", "body", None)
 _U_POSSESSOR_RE = re.compile(r"(?<!\w)[Уу]\s+([А-ЯЁ][а-яё]+)")
 _FIRST_PERSON = wordset("i me my myself")
@@ -76,6 +80,8 @@ def read_stated_colours(narration: str, drafts: list[Draftlike]) -> None:
         return
     named = sorted(_Mention(start, end, i) for i, d in enumerate(drafts) for start, end in d.spans)
     mentions = sorted(named + _pronoun_mentions(narration, named, drafts), key=lambda m: m.start)
+    if has_cjk(narration):
+        _read_cjk(narration, drafts, mentions)
     for clause in _CLAUSE_RE.finditer(narration):
         # Overlap, not containment: "Mr. Okafor" starts in the clause the abbreviation ends.
         inside = [m for m in mentions if m.end > clause.start() and m.start < clause.end()]
@@ -98,6 +104,25 @@ def read_stated_colours(narration: str, drafts: list[Draftlike]) -> None:
                     _fill(drafts[owner], Feature("fur", "body", f"{colour} body", colour))
 
 
+def _read_cjk(narration: str, drafts: Sequence[Draftlike], mentions: list[_Mention]) -> None:
+    """Chinese and Japanese sentences: a coloured part goes to the character written right
+    before it ("机器狗的眼睛", "ポチの目"), else the nearest before it in the sentence, else the
+    first after; a sentence that says they match ("おそろいの") colours everyone in it."""
+    for sentence in _CJK_SENTENCE_RE.finditer(narration):
+        inside = [m for m in mentions if sentence.start() <= m.start < sentence.end()]
+        text = sentence.group()
+        grouped = any(mark in text for mark in cjk.GROUP_MARKS)
+        for position, feature in cjk.find_features(text):
+            stated = Stated(sentence.start() + position, feature, None)
+            for owner in _owners(stated, inside, grouped, []):
+                _fill(drafts[owner], feature)
+        for position, colour in cjk.find_body_colours(text):
+            stated = Stated(sentence.start() + position, _BODY, None)
+            for owner in _owners(stated, inside, False, []):
+                if not drafts[owner].looks.clothed:
+                    _fill(drafts[owner], Feature("fur", "body", f"{colour} body", colour))
+
+
 def _pronoun_mentions(
     narration: str, named: list[_Mention], drafts: list[Draftlike]
 ) -> list[_Mention]:
@@ -106,7 +131,7 @@ def _pronoun_mentions(
     named = [m for m in named if narration[m.start : m.end].lower() not in _FIRST_PERSON]
     starts = [m.start for m in named]
     found: list[_Mention] = []
-    for word in WORD_RE.finditer(narration):
+    for word in [*WORD_RE.finditer(narration), *_CJK_PRONOUN_RE.finditer(narration)]:
         wanted = _PRONOUNS.get(word.group().lower())
         if wanted is None:
             continue
