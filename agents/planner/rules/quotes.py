@@ -51,7 +51,51 @@ class Quote:
         return text[self.start + 1 : self.end - 1]
 
 
+_DASH_LINE_RE = re.compile(r"(?m)^[ \t]*([—–])[ \t]+(?=\S)")
+_DASH_CLOSE_RE = re.compile(r"[ \t][—–][ \t]")
+_SPOKEN_END_RE = re.compile(r"[?!,.…](?= )")
+_ATTRIBUTION_WORDS = 3
+
+
 def find_quotes(text: str) -> list[Quote]:
+    """Quoted spans in order, none nested, marked or dash-led."""
+    marked = _marked_quotes(text)
+    dashed = [
+        q
+        for q in _dash_quotes(text)
+        if not any(m.start < q.end and q.start < m.end for m in marked)
+    ]
+    return sorted(marked + dashed, key=lambda q: q.start)
+
+
+def _dash_quotes(text: str) -> list[Quote]:
+    """Dialogue lines led by a dash ("— How much to cross? Ivy asked.", "— Уже лучше, —
+    ответил Петя."): the speech runs to a closing dash, else to the punctuation before an
+    attribution ("Ivy asked"), else to the end of the line. The Quote's closing mark is that
+    dash or the space after the punctuation, so its content is the speech alone."""
+    from storyviz.agents.planner.rules.dialogue import attribution_verb
+
+    quotes: list[Quote] = []
+    for m in _DASH_LINE_RE.finditer(text):
+        opening = m.start(1)
+        line_end = text.find("\n", opening)
+        line_end = len(text) if line_end == -1 else line_end
+        close = _DASH_CLOSE_RE.search(text, m.end(), line_end)
+        if close is not None:
+            quotes.append(Quote(opening, close.start() + 2))
+            continue
+        for end in _SPOKEN_END_RE.finditer(text, m.end(), line_end):
+            rest = text[end.end() + 1 : line_end]
+            if attribution_verb(" ".join(rest.split()[:_ATTRIBUTION_WORDS]), leading=True):
+                quotes.append(Quote(opening, end.end() + 1))
+                break
+        else:
+            if line_end < len(text):
+                quotes.append(Quote(opening, line_end + 1))
+    return quotes
+
+
+def _marked_quotes(text: str) -> list[Quote]:
     """Quoted spans in order, none nested; an unmatched mark or one that runs across a blank
     line is ignored rather than swallowing the rest of the story."""
     quotes: list[Quote] = []
