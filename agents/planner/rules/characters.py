@@ -98,6 +98,7 @@ _SPOKEN_BY_RE = re.compile(
     + r")\s+$",
     re.IGNORECASE,
 )
+_POSSESSOR_RE = re.compile(r"['’]s\s")
 _DESCRIPTION_STARTS = wordset("in with wearing from carrying holding")
 _COPULAS = wordset("is was were are has had")
 
@@ -441,6 +442,8 @@ def _assign_phrases(
     for group in pending.values():
         if has_names and len(group) < 2 and not _is_subject(narration, phrases[group[0]]):
             continue
+        if len(group) < 2 and _POSSESSOR_RE.match(narration, phrases[group[0]].end):
+            continue  # "the baker's cat": the baker is only mentioned
         first = phrases[group[0]]
         age = first.age_word if first.species == "human" and first.age_word else None
         label = f"{age} {first.label}" if age else first.label

@@ -83,7 +83,8 @@ CREATURES: dict[str, Creature] = {
         lion tiger leopard elephant monkey penguin duck duckling=duck:young goose chicken hen
         rooster goat cow pig sheep lamb=sheep:young deer horse pony donkey unicorn dragon
         dinosaur snake lizard hedgehog raccoon panda koala giraffe zebra whale dolphin shark
-        octopus crab butterfly bee otter badger robot android=robot droid=robot cyborg=robot
+        octopus crab butterfly bee otter badger tomcat=cat robot android=robot droid=robot
+        cyborg=robot
         mermaid fairy elf dwarf giant troll goblin ghost alien monster vampire zombie snowman"""
     ),
 }
@@ -241,9 +242,20 @@ class NounPhrase:
         return next((c for c in map(colour_word, self.adjectives) if c is not None), None)
 
 
+_POSSESSED_RE = re.compile(
+    rf"(?<=[\w]['’]s\s)(?P<adjs>{ADJECTIVE_RUN}{{0,4}}?)(?P<noun>{_NOUN_ALTERNATION})(?![\w-])"
+    rf"(?!\s+(?:{_NOUN_ALTERNATION})(?![\w-]))",
+    re.IGNORECASE,
+)
+
+
 def find_noun_phrases(text: str) -> list[NounPhrase]:
-    """Every "determiner + adjectives + creature noun" in the (narration-only) text."""
+    """Every "determiner + adjectives + creature noun" in the (narration-only) text, and every
+    possessed one ("the baker's cat", read as "the cat")."""
     phrases: list[NounPhrase] = []
+    for m in _POSSESSED_RE.finditer(text):
+        adjectives = tuple(w.lower() for w in WORD_RE.findall(m.group("adjs")))
+        phrases.append(NounPhrase(m.start(), m.end(), "the", adjectives, m.group("noun").lower()))
     for m in NOUN_PHRASE_RE.finditer(text):
         adjectives = tuple(w.lower() for w in WORD_RE.findall(m.group("adjs")))
         phrases.append(
@@ -251,7 +263,7 @@ def find_noun_phrases(text: str) -> list[NounPhrase]:
                 m.start(), m.end(), m.group("det").lower(), adjectives, m.group("noun").lower()
             )
         )
-    return phrases
+    return sorted(phrases, key=lambda p: p.start)
 
 
 def colour_word(word: str, part: Part = "") -> str | None:

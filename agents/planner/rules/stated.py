@@ -36,6 +36,7 @@ _DRESSED_RE = re.compile(
     r"(?:bright\s+|pale\s+|dark\s+)?(?P<colour>[^\W\d_]+)(?!\w)(?P<rest>\s+[^\W\d_]+)?",
     re.IGNORECASE,
 )
+_APPOSITIVE_RE = re.compile(r",\s+(?:a|an)\s+(?P<words>(?:[^\W\d_]+\s+){1,3}[^\W\d_]+)(?=[\s,.;])")
 _CJK_SENTENCE_RE = re.compile(r"[^。！？!?\n]+")
 _CJK_PRONOUN_RE = re.compile("彼女|她|他|它")
 _BODY = Feature("fur", "body", "body", None)
@@ -93,6 +94,7 @@ def read_stated_colours(narration: str, drafts: list[Draftlike]) -> None:
             + _russian_parts(narration, clause.start(), clause.end())
         )
         earlier = [m for m in mentions if m.start < clause.start()]
+        _appositive_body(narration, inside, drafts, clause.end())
         for stated in stated_parts:
             for owner in _owners(stated, inside, grouped, earlier):
                 _fill(drafts[owner], stated.feature)
@@ -101,7 +103,7 @@ def read_stated_colours(narration: str, drafts: list[Draftlike]) -> None:
                 continue
             for owner in _owners(Stated(position, _BODY, None), inside, grouped, earlier):
                 if not drafts[owner].looks.clothed:
-                    _fill(drafts[owner], Feature("fur", "body", f"{colour} body", colour))
+                    _fill(drafts[owner], _body_feature(drafts[owner].looks, colour))
 
 
 def _read_cjk(narration: str, drafts: Sequence[Draftlike], mentions: list[_Mention]) -> None:
@@ -120,7 +122,7 @@ def _read_cjk(narration: str, drafts: Sequence[Draftlike], mentions: list[_Menti
             stated = Stated(sentence.start() + position, _BODY, None)
             for owner in _owners(stated, inside, False, []):
                 if not drafts[owner].looks.clothed:
-                    _fill(drafts[owner], Feature("fur", "body", f"{colour} body", colour))
+                    _fill(drafts[owner], _body_feature(drafts[owner].looks, colour))
 
 
 def _pronoun_mentions(
@@ -202,6 +204,30 @@ def _stated_parts(words: list[re.Match[str]]) -> list[Stated]:
             possessor = (words[before].start(), words[before].end())
         found.append(Stated(words[start].start(), Feature(part, word, phrase, colour), possessor))
     return found
+
+
+def _body_feature(looks: Looks, colour: str) -> Feature:
+    """A whole-body colour as the sheet says it: a robot's body, an animal's fur."""
+    noun = "body" if "robot" in looks.species else "fur"
+    return Feature("fur", noun, f"{colour} {noun}", colour)
+
+
+def _appositive_body(
+    narration: str, inside: list[_Mention], drafts: Sequence[Draftlike], end: int
+) -> None:
+    """ "The baker's cat, a fat grey tom": a colour in an appositive after an animal or robot
+    is its body colour, whatever noun the appositive uses."""
+    for mention in inside:
+        m = _APPOSITIVE_RE.match(narration, mention.end, end)
+        looks = drafts[mention.owner].looks
+        if m is None or looks.clothed:
+            continue
+        words = [w.lower() for w in WORD_RE.findall(m.group("words"))]
+        if any(w in PART_WORDS for w in words):
+            continue
+        colour = next((c for c in map(colour_word, words[:-1]) if c is not None), None)
+        if colour is not None:
+            _fill(drafts[mention.owner], _body_feature(looks, colour))
 
 
 def _russian_parts(narration: str, start: int, end: int) -> list[Stated]:
