@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from storyviz.agents.planner.llm.salvage import ranges, usable_panels
 from storyviz.agents.planner.llm.schema import CharacterBible, PanelAnswer, PanelsAnswer
 from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.config import load_settings
-from storyviz.errors import DeadlineReached, ModelOutputError
+from storyviz.errors import BackendError, DeadlineReached, ModelOutputError
 from storyviz.registry import build
 from storyviz.schemas import RunEvent, StoryRequest
 
@@ -252,12 +253,18 @@ def test_the_deadline_with_fallback_none_fails_in_one_line(tmp_path: Path) -> No
         ("stream=perhaps", "stream"),
     ],
 )
-def test_bad_options_are_one_line_errors(tmp_path: Path, option: str, fragment: str) -> None:
-    backend = f"openai-compat:http://127.0.0.1:9/v1#m?{option}"
+def test_bad_options_are_refused_before_any_call(option: str, fragment: str) -> None:
+    with pytest.raises(BackendError, match=re.escape(fragment)) as caught:
+        build("planner", f"openai-compat:http://127.0.0.1:9/v1#m?{option}")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_deadline_is_a_one_line_error_from_storyviz_run(tmp_path: Path) -> None:
+    backend = "openai-compat:http://127.0.0.1:9/v1#m?deadline=soon"
     proc = storyviz(
         "run", STORY, "--planner", backend, "--runs-dir", str(tmp_path / "runs"), "--quiet"
     )
-    assert_one_line_error(proc, fragment)
+    assert_one_line_error(proc, "option deadline='soon' is invalid")
 
 
 # -- streaming -----------------------------------------------------------------------------------
@@ -356,3 +363,19 @@ def test_an_answer_the_model_pads_forever_is_cut_by_max_tokens_and_sent_back() -
         plan = planner.plan(StoryRequest(story=STORY, panels=3))
     assert plan.panels[0].beat == "Mia finds Bolt under a bench."
     assert "panels 2-3 from the rule-based planner" in warnings[0]
+
+
+def test_gemini_gets_the_cap_as_max_output_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakes.gemini_server import FakeGeminiServer
+
+    monkeypatch.setenv("GEMINI_API_KEY", "gm-test-1")
+    with FakeGeminiServer() as server:
+        server.answer(_bible())
+        server.answer(_panels())
+        plan = build("planner", server.backend("m")).plan(StoryRequest(story=STORY, panels=3))
+        configs = [r.body["generationConfig"] for r in server.requests]
+    assert len(plan.panels) == 3
+    assert [c["maxOutputTokens"] for c in configs] == [
+        answer_tokens(CharacterBible, 3),
+        answer_tokens(PanelsAnswer, 3),
+    ]
