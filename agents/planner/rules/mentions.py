@@ -243,8 +243,9 @@ def _noun_pattern(nouns: list[str]) -> re.Pattern[str] | None:
     alternation = "|".join(
         r"\s+".join(map(re.escape, n.split())) for n in sorted(nouns, key=len, reverse=True)
     )
+    # "the cat", and "the baker's cat" (a possessor in place of the determiner)
     return re.compile(
-        rf"(?<![\w-])(?:{'|'.join(NP_DETERMINERS.split())})\s+{ADJECTIVE_RUN}{{0,3}}?"
-        rf"(?P<noun>{alternation})(?![\w-])",
+        rf"(?<![\w-])(?:(?:{'|'.join(NP_DETERMINERS.split())})|[^\W\d_]+['’]s)\s+"
+        rf"{ADJECTIVE_RUN}{{0,3}}?(?P<noun>{alternation})(?![\w-])",
         re.IGNORECASE,
     )

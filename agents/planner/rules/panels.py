@@ -98,8 +98,9 @@ class StoryReader:
             named = [m for m in mentions if start <= m.start < end]
             speaker = named[0].character if named else None
             if speaker is not None and named[0].pronoun and speaker in self._addressed(line):
-                speaker = None  # '"Evening, Detective," she said' is not the detective's line
-        if speaker is None:
+                # '"Evening, Detective," she said' is not the detective's line
+                speaker = self._unattributed_speaker(line, mentions)
+        else:  # an attribution naming no character ("called a voice") keeps no speaker
             speaker = self._unattributed_speaker(line, mentions)
         self._last_line = (line.attribution[1] if line.attribution else line.quote.end, speaker)
         if speaker is not None:

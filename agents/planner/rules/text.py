@@ -64,6 +64,9 @@ _COMMON_VERBS = wordset(
     sat saw shook shakes shouted shouts smiled sighed sighs spoke speaks spun stared stares
     stepped steps stopped stops struck swung told tells threw throws tried tries turned turns
     waited waits wanted wants watched watches whispered whispers wore wears wrote writes
+    crept creeps froze freezes wept weeps knelt kneels leapt leaps dug digs slid slides
+    stole steals broke breaks hung hangs fed feeds paid pays sold sells won wins shut shuts
+    lit lights spent spends sent sends built builds bent bends burst bursts
     yelled yells"""
 )
 _NOT_VERBS_IN_S = wordset(
