@@ -49,6 +49,7 @@ from storyviz.agents.planner.llm.schema import (
     CharacterBible,
     EditPlanAnswer,
     PanelAnswer,
+    PanelPromptsAnswer,
     PanelsAnswer,
     PlanAnswer,
 )
@@ -62,7 +63,7 @@ from storyviz.agents.planner.rules.language import detect_language
 from storyviz.agents.planner.rules.offline import OfflinePlanner
 from storyviz.anatomy import COLOUR_PARTS
 from storyviz.colors import COLOR_RGB, SKIN_RGB
-from storyviz.errors import InputError, ModelOutputError
+from storyviz.errors import DeadlineReached, InputError, ModelOutputError
 from storyviz.layouts import MAX_PANELS_PER_PAGE
 from storyviz.metering import CallMeter
 from storyviz.prompts import load
@@ -75,6 +76,7 @@ CHARACTERS_PROMPT = "planner_characters.j2"
 PANELS_PROMPT = "planner_panels.j2"
 SINGLE_PROMPT = "planner_single.j2"
 EDIT_PROMPT = "planner_edit.j2"
+CORRECT_PROMPT = "planner_correct.j2"
 
 T = TypeVar("T", bound=BaseModel)
 Fallback = Literal["rules", "none"]
@@ -142,7 +144,7 @@ class LLMPlanner:
     def prompt_names(self) -> list[str]:
         """The prompt files this planner renders, for the manifest's prompt hashes."""
         steps = [CHARACTERS_PROMPT, PANELS_PROMPT] if self.two_step else [SINGLE_PROMPT]
-        names = [SYSTEM_PROMPT, *steps, EDIT_PROMPT, RETRY_PROMPT]
+        names = [SYSTEM_PROMPT, *steps, EDIT_PROMPT, CORRECT_PROMPT, RETRY_PROMPT]
         if self.writes_prompts:
             names += [prompt_writer.SYSTEM_PROMPT, prompt_writer.WRITER_PROMPT]
         return names
@@ -167,9 +169,20 @@ class LLMPlanner:
         ids = [p.id for p in plan.panels] if panel_ids is None else panel_ids
         if not ids:
             return plan
-        return prompt_writer.write_prompts(
-            self.chat, plan, ids, self.prompt_format, max_retries=self.max_retries
-        )
+        try:
+            return prompt_writer.write_prompts(
+                self.chat,
+                plan,
+                ids,
+                self.prompt_format,
+                max_retries=self.max_retries,
+                limits=lambda count: self._limits("write prompts", PanelPromptsAnswer, count),
+                deadline=self._deadline,
+            )
+        except DeadlineReached as exc:
+            self._strict(exc)
+            self.warn(f"{exc}; the panels' prompts come from the template")
+            return plan
 
     def _plan(self, request: StoryRequest) -> StoryPlan:
         if not self.two_step:
@@ -357,6 +370,15 @@ class LLMPlanner:
         said = " ".join(answer.summary.split())
         summary = f"{said} ({edit.summary})" if said else edit.summary
         return edit.model_copy(update={"summary": summary})
+
+    def correct_plan(
+        self, request: StoryRequest, plan: StoryPlan, problems: list[str]
+    ) -> StoryPlan:
+        """`plan` with the plan check's findings fixed (the `PlanCorrector` protocol): one edit,
+        whose instruction is the story and the findings, so the model sees what it got wrong
+        and what the story says instead."""
+        instruction = load(CORRECT_PROMPT).render(story=request.story.strip(), problems=problems)
+        return self.edit_plan(plan, instruction, seed=request.seed).plan
 
     def _ask(
         self,
