@@ -144,3 +144,73 @@ def test_every_character_is_in_some_panel() -> None:
     )
     cast = {m.character_id for panel in plan.panels for m in panel.cast}
     assert {s.id for s in plan.characters} <= cast
+
+
+def _speaker_of(plan: StoryPlan, fragment: str) -> str | None:
+    names = {s.id: s.name for s in plan.characters}
+    for panel in plan.panels:
+        for line in panel.dialogue:
+            if fragment in line.text:
+                return names.get(line.speaker_id) if line.speaker_id else None
+    raise AssertionError(f"no line with {fragment!r}")
+
+
+def test_split_quote_continues_its_speaker() -> None:
+    plan = _plan(
+        'Nell found a boy in the shed. "Who are you?" she asked. "Nobody," said the boy. '
+        '"I live here."'
+    )
+    assert _speaker_of(plan, "I live here") == "The boy"
+
+
+def test_a_line_is_not_spoken_by_whom_it_addresses() -> None:
+    plan = _plan('Arun and Bette sat by the fire.\n"Is it late?"\n"Not yet."\n"Go to bed, Arun."\n')
+    assert _speaker_of(plan, "Go to bed") == "Bette"
+
+
+def test_dash_dialogue_is_read_with_its_speaker() -> None:
+    plan = _plan(
+        "Lior reached the bridge.\n— Who built this? Lior asked.\n— Nobody knows, he said.\n"
+    )
+    assert _speaker_of(plan, "Who built this") == "Lior"
+
+
+def test_titled_name_is_the_noun_it_is_later_called() -> None:
+    plan = _plan(
+        'Sergeant Okoye, a short woman in a green coat, checked the gate. "All clear," '
+        "said the sergeant."
+    )
+    assert [s.name for s in plan.characters] == ["Sergeant Okoye"]
+    assert _speaker_of(plan, "All clear") == "Sergeant Okoye"
+
+
+def test_narrator_who_names_themself_is_one_character() -> None:
+    plan = _plan("My name is Odile. I wear a yellow beret everywhere. Today I lost it.")
+    assert [s.name for s in plan.characters] == ["Odile"]
+    assert _colours(plan, "Odile")["accessory"] == "yellow"
+
+
+def test_possessed_creature_is_in_its_panel() -> None:
+    plan = _plan("The miller's goat, a white nanny with one horn, sleeps in the yard.")
+    goat = _sheet(plan, "The goat")
+    assert goat.attributes.colors["fur"] == "white"
+    assert all(panel.cast for panel in plan.panels)
+
+
+def test_russian_noun_and_name_and_declined_forms() -> None:
+    plan = _plan("Серый пёс Буран жил у реки. У Бурана был красный ошейник. Буран лаял на лодки.")
+    names = [s.name for s in plan.characters]
+    assert names == ["Буран"], names
+    assert _colours(plan, "Буран")["accessory"] == "red"
+
+
+def test_chinese_speaker_and_possessive_colour() -> None:
+    plan = _plan("王芳在河边画画。王芳的眼睛是绿色的。“真美！”王芳说。")
+    sheet = _sheet(plan, "王芳")
+    assert sheet.attributes.colors["eyes"] == "green"
+    assert _speaker_of(plan, "真美") == "王芳"
+
+
+def test_japanese_honorific_name() -> None:
+    plan = _plan("翔太くんは黄色い帽子をかぶっている。「行ってきます」と翔太くんが言う。")
+    assert _colours(plan, "翔太")["accessory"] == "yellow"

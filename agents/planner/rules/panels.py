@@ -41,8 +41,9 @@ _SPEECH_CUE_RE = re.compile(
     r"\s(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\s*[.:,]?\s*$",
     re.IGNORECASE,
 )
-_VOCATIVE_RE = re.compile(
-    r"^\s*([^\W\d_][\w.' -]{0,30}?)\s*,|,\s*([^\W\d_][\w.' -]{0,30}?)\s*[.!?,]*\s*$"
+_VOCATIVE_RES = (
+    re.compile(r"^\s*([^\W\d_][\w.' -]{0,30}?)\s*,"),  # "Whiskers, stop"
+    re.compile(r",\s*([^\W\d_][\w.' -]{0,30}?)\s*[.!?,]*\s*$"),  # "Go to bed, Arun."
 )
 
 
@@ -153,8 +154,10 @@ class StoryReader:
         """Characters the line calls by name at its start or end ("Be nice, Whiskers")."""
         content = self.text[line.quote.start + 1 : line.quote.end - 1]
         found: set[int] = set()
-        for m in _VOCATIVE_RE.finditer(content):
-            found |= self.tracker.owners_of(m.group(1) or m.group(2) or "")
+        for pattern in _VOCATIVE_RES:
+            m = pattern.search(content)
+            if m is not None:
+                found |= self.tracker.owners_of(m.group(1))
         return found
 
 
