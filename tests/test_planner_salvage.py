@@ -379,3 +379,32 @@ def test_gemini_gets_the_cap_as_max_output_tokens(monkeypatch: pytest.MonkeyPatc
         answer_tokens(CharacterBible, 3),
         answer_tokens(PanelsAnswer, 3),
     ]
+
+
+def test_prompts_not_written_by_the_deadline_come_from_the_template() -> None:
+    from fakes.chat_model import ScriptedChat
+    from test_planner_llm import bible, good_panels, request
+    from test_prompt_writer import WORDS
+
+    def slow(messages: object, schema: type, purpose: str) -> object:
+        if purpose == "plan panels":
+            time.sleep(0.6)  # the deadline passes while the panels are written
+            return good_panels()
+        return bible()
+
+    chat = ScriptedChat(responder=slow)
+    planner = LLMPlanner(chat, write_prompts=True, deadline=0.5)
+    planner.bind_prompt_format(WORDS)
+    warnings: list[str] = []
+    planner.warn = warnings.append
+    plan = planner.plan(request())
+    assert [c.purpose for c in chat.calls] == ["plan characters", "plan panels"]
+    assert all(p.image_prompt is None for p in plan.panels) and len(plan.panels) == 4
+    assert "deadline of 0.5 s" in warnings[0] and "prompts come from the template" in warnings[0]
+    caps = [limits.max_tokens for limits in chat.limits if limits is not None]
+    assert caps == [answer_tokens(CharacterBible, 4), answer_tokens(PanelsAnswer, 4)]
+    with pytest.raises(DeadlineReached):
+        strict = LLMPlanner(ScriptedChat(responder=slow), write_prompts=True, deadline=0.5,
+                            fallback="none")  # fmt: skip
+        strict.bind_prompt_format(WORDS)
+        strict.plan(request())

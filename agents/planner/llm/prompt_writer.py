@@ -17,15 +17,16 @@ is what each version records as its prompt, and a resumed run draws from the sam
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from storyviz.agents.planner.llm.budget import Deadline
 from storyviz.agents.planner.llm.retry import ask_until_valid
 from storyviz.agents.planner.llm.schema import PanelPromptsAnswer
 from storyviz.agents.render_requests import panel_prompt
 from storyviz.geometry import place_in_panel
 from storyviz.prompts import load
 from storyviz.protocols import PromptFormat
-from storyviz.providers.base import ChatMessage, ChatModel
+from storyviz.providers.base import CallLimits, ChatMessage, ChatModel
 from storyviz.schemas import PanelSpec, StoryPlan
 
 SYSTEM_PROMPT = "prompt_writer_system.txt"
@@ -40,12 +41,17 @@ def write_prompts(
     form: PromptFormat,
     *,
     max_retries: int,
+    limits: Callable[[int], CallLimits] | None = None,
+    deadline: Deadline | None = None,
 ) -> StoryPlan:
-    """``plan`` with ``image_prompt`` written for ``panel_ids`` (the others keep theirs)."""
+    """``plan`` with ``image_prompt`` written for ``panel_ids`` (the others keep theirs);
+    `limits` gives the bounds of a call for so many panels, `deadline` the planning's."""
     wanted = [p for p in plan.panels if p.id in set(panel_ids)]
     written: dict[str, str] = {}
     for start in range(0, len(wanted), PANELS_PER_CALL):
-        written.update(_ask(chat, plan, wanted[start : start + PANELS_PER_CALL], form, max_retries))
+        part = wanted[start : start + PANELS_PER_CALL]
+        bounds = limits(len(part)) if limits is not None else None
+        written.update(_ask(chat, plan, part, form, max_retries, bounds, deadline))
     panels = [
         p.model_copy(update={"image_prompt": written[p.id]}) if p.id in written else p
         for p in plan.panels
@@ -59,6 +65,8 @@ def _ask(
     part: Sequence[PanelSpec],
     form: PromptFormat,
     max_retries: int,
+    limits: CallLimits | None,
+    deadline: Deadline | None,
 ) -> dict[str, str]:
     def strict(answer: PanelPromptsAnswer) -> list[str]:
         return problems(answer, plan, part, form, budget=True)
@@ -78,6 +86,8 @@ def _ask(
         last_check=lenient,
         max_retries=max_retries,
         what="panel prompts",
+        limits=limits,
+        deadline=deadline,
     )
     return {a.panel.strip(): _flat(a.prompt) for a in answer.prompts}
 
