@@ -214,3 +214,15 @@ def test_chinese_speaker_and_possessive_colour() -> None:
 def test_japanese_honorific_name() -> None:
     plan = _plan("翔太くんは黄色い帽子をかぶっている。「行ってきます」と翔太くんが言う。")
     assert _colours(plan, "翔太")["accessory"] == "yellow"
+
+
+def test_a_colour_a_person_names_in_an_edit_is_no_longer_assigned() -> None:
+    planner = OfflinePlanner()
+    plan = planner.plan(StoryRequest(story="Otto sat on the step and ate an apple.", seed=0))
+    assert _sheet(plan, "Otto").attributes.assigned_colors == ["outfit"]
+    kept = planner.edit_plan(plan, "Otto wears a dress").plan
+    assert _sheet(kept, "Otto").attributes.assigned_colors == ["outfit"]  # colour kept, still ours
+    named = planner.edit_plan(plan, "Otto wears a red coat").plan
+    attributes = _sheet(named, "Otto").attributes
+    assert attributes.colors["outfit"] == "red"
+    assert attributes.assigned_colors == []

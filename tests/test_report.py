@@ -339,3 +339,25 @@ def test_paths_outside_the_run_are_not_read_or_linked(run_dir: Path, tmp_path: P
     assert not [link for link in links if link.startswith(("http", "..", "/"))]
     assert "image ../secret.png is missing" in html
     assert "No reference image (https://example.com/mia.png)" in html  # named, never fetched
+
+
+def test_assigned_colour_is_shown_as_assigned_not_as_the_storys(run_dir: Path) -> None:
+    plan = _plan()
+    mia = plan.characters[0]
+    attributes = mia.attributes.model_copy(
+        update={"outfit": "yellow clothes", "assigned_colors": ["outfit"]}
+    )
+    plan = plan.model_copy(
+        update={"characters": [mia.model_copy(update={"attributes": attributes})]}
+    )
+    _write(run_dir / "plan.json", plan.model_dump_json())
+    text = _text(build_report(run_dir))
+    assert "outfit colour yellow (assigned, not in the story)" in text
+    assert "yellow clothes (assigned, not in the story)" in text
+    assert "hair colour red (assigned" not in text
+
+
+def test_plan_without_assigned_colours_still_loads() -> None:
+    old = _plan().model_dump()
+    old["characters"][0]["attributes"].pop("assigned_colors")
+    assert StoryPlan.model_validate(old).characters[0].attributes.assigned_colors == []
