@@ -10,6 +10,9 @@ correction never stops the run: the plan as planned is drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from storyviz.agents.planner.plan_check import check_plan, corrections
 from storyviz.errors import StoryvizError
 from storyviz.protocols import PlanCorrector, Planner
@@ -19,8 +22,23 @@ from storyviz.schemas import PlanFinding, StoryPlan, StoryRequest
 SHOWN = 3  # findings named in the warning line; the report has them all
 
 
+Emit = Callable[[str, dict[str, Any]], None]
+"""(event, detail): how a review reports; a run writes events, a chat collects warnings."""
+
+
 def checked_plan(
     planner: Planner, request: StoryRequest, plan: StoryPlan, run: Run
+) -> tuple[StoryPlan, list[PlanFinding]]:
+    """The plan a run draws and its findings, reported as the run's events."""
+
+    def emit(event: str, detail: dict[str, Any]) -> None:
+        run.emit(event, "plan", detail=detail)
+
+    return review_plan(planner, request, plan, emit)
+
+
+def review_plan(
+    planner: Planner, request: StoryRequest, plan: StoryPlan, emit: Emit
 ) -> tuple[StoryPlan, list[PlanFinding]]:
     """The plan to draw and its findings."""
     findings = check_plan(request.story, plan)
@@ -29,16 +47,15 @@ def checked_plan(
         try:
             revised = planner.correct_plan(request, plan, corrections(findings))
         except StoryvizError as exc:
-            run.emit("warning", "plan", detail={"message": f"the plan correction failed: {exc}"})
+            emit("warning", {"message": f"the plan correction failed: {exc}"})
         else:
             after = check_plan(request.story, revised)
             if len(after) <= len(findings):
                 plan, findings, corrected = revised, _merged(findings, after), len(findings)
     remaining = [f for f in findings if not f.corrected]
-    run.emit(
+    emit(
         "plan_checked",
-        "plan",
-        detail={
+        {
             "findings": len(remaining),
             "corrected": sum(f.corrected for f in findings),
             "asked": corrected,
@@ -47,11 +64,7 @@ def checked_plan(
     if remaining:
         named = "; ".join(f.evidence for f in remaining[:SHOWN])
         more = f" (and {len(remaining) - SHOWN} more)" if len(remaining) > SHOWN else ""
-        run.emit(
-            "warning",
-            "plan",
-            detail={"message": f"the plan does not match the story: {named}{more}"},
-        )
+        emit("warning", {"message": f"the plan does not match the story: {named}{more}"})
     return plan, findings
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_helpers import last_json, storyviz
 from fakes.openai_server import FakeOpenAIServer, message_text, schema_name
 
@@ -151,3 +152,27 @@ def test_a_contradiction_the_planner_keeps_is_a_warning_and_stays_in_the_report(
     warnings = [e["detail"]["message"] for e in events if e["event"] == "warning"]
     assert any("the plan does not match the story" in w and "red hair" in w for w in warnings)
     assert "still in the plan" in (Path(run_dir) / "report.html").read_text()
+
+
+def test_a_chat_plan_is_checked_and_corrected_before_it_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storyviz.agents.chat.session import ChatSession
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-correction")
+    for fixes in (True, False):
+        with (
+            _server(fixes) as server,
+            ChatSession.open(
+                None, runs_dir=tmp_path / f"runs-{fixes}", planner=server.backend("m"), panels=3
+            ) as chat,
+        ):
+            reply = chat.send(STORY)
+            assert reply.kind == "plan", reply.text
+            plan = chat.plan
+            assert plan is not None
+            mia = next(c for c in plan.characters if c.name == "Mia")
+            assert mia.attributes.colors["hair"] == ("red" if fixes else "blue")
+            noted = "Note: The plan does not match the story" in reply.text
+            assert noted is not fixes, reply.text
+            assert sum(schema_name(r.body) == "EditPlanAnswer" for r in server.requests) == 1

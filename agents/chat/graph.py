@@ -24,6 +24,7 @@ from storyviz.agents.chat.carry import (
 )
 from storyviz.agents.chat.state import ChatContext, ChatState, Reply, Snapshot
 from storyviz.agents.chat.tables import plan_table
+from storyviz.agents.plan_review import review_plan
 from storyviz.agents.planner.edit.plans import diff_plans
 from storyviz.agents.runner import RunOutcome, RunSeed, start_run
 from storyviz.errors import RunCancelled, StoryvizError, WriterBusyError
@@ -45,13 +46,21 @@ def _say(reply: Reply, **update: Any) -> dict[str, Any]:
 
 def plan_story(state: ChatState, runtime: Ctx) -> Command[str]:
     request = StoryRequest.model_validate(state["request"])
+    planner = runtime.context.backends.planner
+    warnings: list[str] = []
+
+    def noted(event: str, detail: dict[str, Any]) -> None:
+        if event == "warning":
+            warnings.append(str(detail.get("message", "")))
+
     try:
-        plan = runtime.context.backends.planner.plan(request)
+        plan, _ = review_plan(planner, request, planner.plan(request), noted)
     except StoryvizError as exc:
         reply = Reply(f"I could not plan that story: {exc}", kind="error")
         return Command(goto=END, update=_say(reply))
+    notes = "".join(f" Note: {w[:1].upper()}{w[1:]}." for w in warnings)
     reply = Reply(
-        f"Here is the plan: {len(plan.panels)} panels, {len(plan.characters)} characters. "
+        f"Here is the plan: {len(plan.panels)} panels, {len(plan.characters)} characters.{notes} "
         + ASK_APPROVAL,
         kind="plan",
         plan=plan_table(plan),
