@@ -328,10 +328,15 @@ def _bind_planner(run: Run, planner: object) -> None:
     if hasattr(planner, "warn"):
         planner.warn = lambda message: run.emit("warning", "plan", detail={"message": message})
     if hasattr(planner, "progress"):
-        planner.progress = lambda purpose, tokens, seconds: run.notify(
+        planner.progress = lambda purpose, tokens, seconds, most: run.notify(
             "llm_progress",
             "plan",
-            detail={"purpose": purpose, "tokens": tokens, "seconds": round(seconds, 2)},
+            detail={
+                "purpose": purpose,
+                "tokens": tokens,
+                "seconds": round(seconds, 2),
+                "most": most,
+            },
         )
 
 

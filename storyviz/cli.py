@@ -159,13 +159,14 @@ class _Progress:
             self.step_task = self.progress.add_task("  denoising", total=total)
         self.progress.update(self.step_task, completed=step, total=total)
 
-    def _tokens(self, purpose: str, tokens: int, seconds: float) -> None:
-        """A live line for a streamed model answer: how much has come and how fast."""
+    def _tokens(self, purpose: str, tokens: int, seconds: float, most: int | None) -> None:
+        """A live line for a streamed model answer: how much has come, how fast, and how far
+        it is from the call's token cap (the bar)."""
         rate = tokens / seconds if seconds > 0 else 0.0
         text = f"  {purpose}: {tokens} tokens, {rate:.1f} tokens/s"
         if self.token_task is None:
-            self.token_task = self.progress.add_task(text, total=None)
-        self.progress.update(self.token_task, description=text)
+            self.token_task = self.progress.add_task(text, total=most)
+        self.progress.update(self.token_task, description=text, completed=tokens, total=most)
 
     def _end_tokens(self) -> None:
         if self.token_task is not None:
@@ -189,7 +190,13 @@ class _Progress:
         elif event.event == "resumed":
             self._line(f"resuming a run that was {d.get('previous_status')}")
         elif event.event == "llm_progress":
-            self._tokens(str(d.get("purpose")), int(d.get("tokens", 0)), float(d.get("seconds", 0)))
+            most = d.get("most")
+            self._tokens(
+                str(d.get("purpose")),
+                int(d.get("tokens", 0)),
+                float(d.get("seconds", 0)),
+                int(most) if most else None,
+            )
         elif event.event == "llm_call":
             self._end_tokens()
         elif event.event == "planned":

@@ -218,7 +218,7 @@ def test_the_deadline_cuts_a_streaming_answer() -> None:
         server.chunk_delay, server.chunk_chars = 0.1, 4  # about 25 s for the bible
         server.respond_with(_answers(_bible(), _panels()))
         planner, warnings = _planner(server, deadline=1)
-        planner.progress = lambda purpose, tokens, seconds: None
+        planner.progress = lambda *report: None
         started = time.monotonic()
         plan = planner.plan(StoryRequest(story=STORY, panels=3))
         took = time.monotonic() - started
@@ -271,7 +271,7 @@ def test_a_bad_deadline_is_a_one_line_error_from_storyviz_run(tmp_path: Path) ->
 
 
 def test_a_streamed_plan_reports_tokens_as_they_arrive() -> None:
-    progress: list[tuple[str, int, float]] = []
+    progress: list[tuple[str, int, float, int | None]] = []
     with FakeOpenAIServer() as server:
         server.chunk_delay = 0.01
         server.respond_with(_answers(_bible(), _panels()))
@@ -283,9 +283,12 @@ def test_a_streamed_plan_reports_tokens_as_they_arrive() -> None:
     assert all(b["stream"] is True for b in bodies)
     assert all(b["stream_options"] == {"include_usage": True} for b in bodies)
     assert bodies[0]["response_format"]["type"] == "json_schema"
-    purposes = [p for p, _, _ in progress]
+    purposes = [p for p, _, _, _ in progress]
     assert "plan characters" in purposes and "plan panels" in purposes
-    counts = [t for p, t, _ in progress if p == "plan characters"]
+    counts = [t for p, t, _, _ in progress if p == "plan characters"]
+    assert {m for p, _, _, m in progress if p == "plan characters"} == {
+        answer_tokens(CharacterBible, 3)
+    }
     assert counts == sorted(counts) and len(counts) >= 2  # it grew while the answer came
     assert counts[-1] == -(-len(json.dumps(_bible())) // 8)  # one token per 8-character chunk
 
@@ -347,6 +350,10 @@ def test_a_run_shows_tokens_per_second_on_its_progress_line(tmp_path: Path) -> N
         (task,) = display.progress.tasks
         assert task.description.endswith("tokens/s")
         assert f"plan panels: {live[-1].detail['tokens']} tokens" in task.description
+        assert (task.completed, task.total) == (
+            live[-1].detail["tokens"],
+            answer_tokens(PanelsAnswer, 3),
+        )
         display(RunEvent(event="llm_call", step="planner"))
         assert display.progress.tasks == []
 
@@ -408,3 +415,20 @@ def test_prompts_not_written_by_the_deadline_come_from_the_template() -> None:
                             fallback="none")  # fmt: skip
         strict.bind_prompt_format(WORDS)
         strict.plan(request())
+
+
+def test_gemini_calls_are_cut_at_the_deadline_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakes.gemini_server import FakeGeminiServer
+
+    monkeypatch.setenv("GEMINI_API_KEY", "gm-test-1")
+    with FakeGeminiServer() as server:
+        server.answer(_bible(), delay=10)
+        planner = build("planner", server.backend("m", deadline=1, max_retries=0))
+        assert isinstance(planner, LLMPlanner)
+        warnings: list[str] = []
+        planner.warn = warnings.append
+        started = time.monotonic()
+        plan = planner.plan(StoryRequest(story=STORY, panels=3))
+        took = time.monotonic() - started
+    assert took < 3, took
+    assert len(plan.panels) == 3 and "deadline of 1 s" in warnings[0]

@@ -82,8 +82,9 @@ T = TypeVar("T", bound=BaseModel)
 Fallback = Literal["rules", "none"]
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, float], None]
-"""fn(purpose, tokens so far, seconds), while a streamed planning answer arrives."""
+Progress = Callable[[str, int, float, int | None], None]
+"""fn(purpose, tokens so far, seconds, the call's token cap or None), while a streamed planning
+answer arrives."""
 
 
 def _log_warning(message: str) -> None:
@@ -279,7 +280,7 @@ class LLMPlanner:
             max_tokens=cap or None,
             deadline=self._deadline.at if self._deadline is not None else None,
             on_tokens=(
-                (lambda tokens, seconds: progress(purpose, tokens, seconds))
+                (lambda tokens, seconds: progress(purpose, tokens, seconds, cap or None))
                 if progress is not None
                 else None
             ),
