@@ -139,6 +139,24 @@ _OWNER_BEFORE_RE = re.compile(
 _THE_CREATURE_AFTER_RE = re.compile(
     rf"^\s+the\s+(?:[^\W\d_]+\s+){{0,3}}?(?:{_CREATURE_ALTERNATION})(?!\w)", re.IGNORECASE
 )
+_GROUP_NOUNS = wordset(
+    """twins triplets brothers sisters siblings cousins friends children kids girls boys pair
+    couple duo trio neighbours neighbors parents grandparents partners"""
+)
+_GROUP_BEFORE_RE = re.compile(
+    r"(?<!\w)(?:the|my|his|her|their|our|its|two|three|four)\s+(?:[^\W\d_]+\s+){0,2}?"
+    rf"(?:{'|'.join(sorted(_GROUP_NOUNS))}),\s+$",
+    re.IGNORECASE,
+)
+"""A group noun and a comma before a name: "The brothers, Sam and Jo," lists who they are."""
+_DRESSED_AFTER_RE = re.compile(
+    r"^\s*,\s+(?:(?:both|each|all|still)\s+)?(?P<how>wearing|dressed\s+in|clad\s+in|in|with)"
+    r"\s+[^,.;:!?\"“”]{1,80}?(?:,\s+(?:[^\W\d_]+ly\s+)?(?P<verb>[^\W\d_]+)|(?P<end>[.!?]))",
+    re.IGNORECASE,
+)
+"""A name, then what it wears, then its verb: "Sam, in red boots, ran" ("Later, in a coat, she
+ran" is not: a pronoun, not a verb, follows the phrase)."""
+_WEARING_WORDS = wordset("wearing dressed clad")
 _SCENE_WORDS = frozenset(
     form
     for table in (SETTINGS, TIMES, WEATHER)
@@ -329,14 +347,16 @@ def _record(
     if possessive:
         words[-1] = words[-1][:-2]
     title: str | None = None
-    if len(words) > 1 and words[0].lower() in TITLES:
-        title = words[0] + ("." if narration[run[0][2] : run[0][2] + 1] == "." else "")
-        core = tuple(words[1:])
+    # the title may follow a describing word: "Old Mr. Pike", "Little Miss Muffet"
+    at = next((k for k, w in enumerate(words[:-1]) if w.lower() in TITLES), None)
+    if at is not None:
+        title = words[at] + ("." if narration[run[at][2] : run[at][2] + 1] == "." else "")
+        core = tuple(words[at + 1 :])
     else:
         core = tuple(words)
     if not all(core):
         return None
-    name = " ".join([title, *core]) if title else " ".join(core)
+    name = " ".join([*words[:at], title, *core]) if title else " ".join(core)
     start, end = run[0][1], run[-1][2] - (2 if possessive else 0)
     key = name.lower().replace(".", "")
     candidate = candidates.setdefault(key, NameCandidate(name, core, title, start))
@@ -358,7 +378,7 @@ def _weigh(
     possessive: bool,
 ) -> None:
     before = narration[max(0, start - 48) : start]
-    after = narration[end : end + 80]
+    after = narration[end : end + 160]
     previous = tokens[i - 1] if i > 0 else None
     initial = previous is None or any(
         ch in _SENTENCE_OPENERS for ch in narration[previous[2] : start]
@@ -375,9 +395,10 @@ def _weigh(
         or _APPOSITIVE_RE.match(after)
         or _OWNER_BEFORE_RE.search(before)
         or _THE_CREATURE_AFTER_RE.match(after)
+        or _GROUP_BEFORE_RE.search(before)
     ):
         candidate.strong += 1
-    if possessive or _verb_follows(narration, tokens, j, end):
+    if possessive or _verb_follows(narration, tokens, j, end) or _dressed(after, initial):
         candidate.weak += 1
     if previous is not None and narration[previous[2] : start].strip() == "":
         word = previous[0].lower()
@@ -396,6 +417,19 @@ def _verb_follows(narration: str, tokens: list[tuple[str, int, int]], j: int, en
             continue
         return looks_like_verb(word)
     return False
+
+
+def _dressed(after: str, initial: bool) -> bool:
+    """Whether what follows is ", wearing/in/with ..." and then this name's verb ("Sam, in red
+    boots, ran"). At a sentence's end ("He met Ana, wearing red.") only "wearing"/"dressed in"
+    after a mid-sentence word counts: "Later, in a coat, she" and "Paris, with its lights." don't.
+    """
+    match = _DRESSED_AFTER_RE.match(after)
+    if match is None:
+        return False
+    if match.group("verb") is not None:
+        return looks_like_verb(match.group("verb"))
+    return not initial and match.group("how").split()[0].lower() in _WEARING_WORDS
 
 
 def _ordinary_words(text: str) -> frozenset[str]:
