@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from storyviz.agents.planner.rules import cjk, russian
@@ -42,7 +42,12 @@ _CJK_PRONOUN_RE = re.compile("彼女|她|他|它")
 _BODY = Feature("fur", "body", "body", None)
 _U_POSSESSOR_RE = re.compile(r"(?<!\w)[Уу]\s+([А-ЯЁ][а-яё]+)")
 _FIRST_PERSON = wordset("i me my myself")
-_GROUP_WORDS = wordset("both all оба обе")
+_GROUP_WORDS = wordset("both all each оба обе")
+_OBJECT_PRONOUNS = wordset("him her them it")
+_PREPOSITIONS = wordset(
+    """beside behind near with to at by for from next past toward towards around among between
+    against after before under over above below"""
+)
 _COPULAS = wordset("is was are were")
 _LINKS = wordset("that which")
 _INTENSIFIERS = wordset("bright light dark pale deep very all painted spotless clean shiny")
@@ -73,6 +78,9 @@ class _Mention:
     start: int
     end: int
     owner: int
+    oblique: bool = field(default=False, compare=False)
+    """An object pronoun after a preposition ("sat beside him in a yellow dress"): the clause is
+    about its subject, so this mention owns no colour that follows it."""
 
 
 def read_stated_colours(narration: str, drafts: list[Draftlike]) -> None:
@@ -133,13 +141,17 @@ def _pronoun_mentions(
     named = [m for m in named if narration[m.start : m.end].lower() not in _FIRST_PERSON]
     starts = [m.start for m in named]
     found: list[_Mention] = []
+    previous = ""
     for word in [*WORD_RE.finditer(narration), *_CJK_PRONOUN_RE.finditer(narration)]:
-        wanted = _PRONOUNS.get(word.group().lower())
+        lower = word.group().lower()
+        wanted = _PRONOUNS.get(lower)
+        oblique = lower in _OBJECT_PRONOUNS and previous in _PREPOSITIONS
+        previous = lower
         if wanted is None:
             continue
         owner = _resolve(named, starts, drafts, word.start(), wanted)
         if owner is not None:
-            found.append(_Mention(word.start(), word.end(), owner))
+            found.append(_Mention(word.start(), word.end(), owner, oblique))
     return found
 
 
@@ -175,6 +187,8 @@ def _stated_parts(words: list[re.Match[str]]) -> list[Stated]:
             word = last_part  # "Ben's red coat hung next to Mia's green one"
         if word not in PART_WORDS and word.endswith("s") and word[:-1] in PART_WORDS:
             word = word[:-1]  # "orange jackets"
+        elif word not in PART_WORDS and word.endswith("ves") and word[:-3] + "f" in PART_WORDS:
+            word = word[:-3] + "f"  # "green scarves"
         part = PART_WORDS.get(word)
         if part is not None:
             last_part = word
@@ -281,7 +295,7 @@ def _owners(
         p_start, p_end = stated.possessor
         owned = [m.owner for m in mentions if p_start <= m.start < p_end]
         return owned[:1]  # none for "my"/"our" without a narrator, or an unknown possessor
-    before = [m for m in mentions if m.start < stated.start]
+    before = [m for m in mentions if m.start < stated.start and not m.oblique]
     if grouped:
         members = list(dict.fromkeys(m.owner for m in before))
         if len(members) >= 2:
