@@ -226,3 +226,77 @@ def test_a_colour_a_person_names_in_an_edit_is_no_longer_assigned() -> None:
     attributes = _sheet(named, "Otto").attributes
     assert attributes.colors["outfit"] == "red"
     assert attributes.assigned_colors == []
+
+
+def _cast_ids(plan: StoryPlan) -> list[list[str]]:
+    return [[member.character_id for member in panel.cast] for panel in plan.panels]
+
+
+def _id_of(plan: StoryPlan, name: str) -> str:
+    return _sheet(plan, name).id
+
+
+def test_titled_name_after_a_describing_word_with_a_participle() -> None:
+    plan = _plan("Old Mr. Pike, wearing a brown cap, fed the pigeons.")
+    assert [s.name for s in plan.characters] == ["Old Mr. Pike"]
+    assert _colours(plan, "Old Mr. Pike")["accessory"] == "brown"
+    assert _id_of(plan, "Old Mr. Pike") in _cast_ids(plan)[0]
+
+
+def test_appositive_list_after_a_group_noun_with_both_in() -> None:
+    plan = _plan("The brothers, Sam and Jo, both in red boots, watched the pigeons.")
+    assert sorted(s.name for s in plan.characters) == ["Jo", "Sam"]
+    for name in ("Sam", "Jo"):
+        assert _colours(plan, name)["accessory"] == "red"
+        assert _id_of(plan, name) in _cast_ids(plan)[0]
+
+
+def test_titled_participle_and_group_list_in_one_story() -> None:
+    plan = _plan(
+        "Old Mr. Pike, wearing a brown cap, fed the pigeons. The brothers, Sam and Jo, both in "
+        "red boots, watched him."
+    )
+    assert sorted(s.name for s in plan.characters) == ["Jo", "Old Mr. Pike", "Sam"]
+    assert _colours(plan, "Old Mr. Pike")["accessory"] == "brown"
+    assert _colours(plan, "Sam")["accessory"] == _colours(plan, "Jo")["accessory"] == "red"
+    casts = _cast_ids(plan)
+    assert _id_of(plan, "Old Mr. Pike") in casts[0]
+    assert {_id_of(plan, "Sam"), _id_of(plan, "Jo")} <= set(casts[-1])
+
+
+def test_other_group_noun_with_each_in() -> None:
+    plan = _plan("The twins, Ada and Mo, each in green scarves, ran to the lake.")
+    assert sorted(s.name for s in plan.characters) == ["Ada", "Mo"]
+    assert _colours(plan, "Ada")["accessory"] == _colours(plan, "Mo")["accessory"] == "green"
+
+
+def test_group_noun_after_a_number() -> None:
+    plan = _plan("Two friends, Lupe and Kit, sat on the wall.")
+    assert sorted(s.name for s in plan.characters) == ["Kit", "Lupe"]
+
+
+def test_other_titles_followed_by_a_comma() -> None:
+    plan = _plan("Captain Rhee, in a blue coat, waved. Young Dr. Lee, wearing a white hat, smiled.")
+    assert sorted(s.name for s in plan.characters) == ["Captain Rhee", "Young Dr. Lee"]
+    assert _colours(plan, "Young Dr. Lee")["accessory"] == "white"
+
+
+def test_single_name_with_a_participle_phrase_and_a_verb() -> None:
+    plan = _plan("Nell, dressed in a purple cloak, crossed the bridge.")
+    assert [s.name for s in plan.characters] == ["Nell"]
+
+
+def test_sentence_initial_ordinary_words_before_a_comma_are_not_characters() -> None:
+    plan = _plan(
+        "However, wearing a coat, she left. Yesterday, in the rain, he waited. Later, with a red "
+        "umbrella, she ran. Breathless, in a grey coat, she ran. Grinning, with a kite, he "
+        "laughed."
+    )
+    names = {s.name.lower() for s in plan.characters}
+    assert not names & {"however", "yesterday", "later", "breathless", "grinning"}
+
+
+def test_an_object_pronoun_after_a_preposition_owns_no_colour() -> None:
+    plan = _plan("Mr. Bo waited by the door. Dr. Imani Cole sat beside him in a yellow dress.")
+    assert _colours(plan, "Dr. Imani Cole")["outfit"] == "yellow"
+    assert _colours(plan, "Mr. Bo").get("outfit") != "yellow"
