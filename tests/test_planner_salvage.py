@@ -432,3 +432,12 @@ def test_gemini_calls_are_cut_at_the_deadline_too(monkeypatch: pytest.MonkeyPatc
         took = time.monotonic() - started
     assert took < 3, took
     assert len(plan.panels) == 3 and "deadline of 1 s" in warnings[0]
+
+
+def test_a_repeated_problem_is_named_once_with_its_count() -> None:
+    from storyviz.agents.planner.llm.retry import summarise
+
+    said = summarise(["panel 1: speaker '5,' made off-panel"] * 5 + ["panel 2: no cast", "a\nb"])
+    assert said == "panel 1: speaker '5,' made off-panel (x5); panel 2: no cast; a b"
+    many = summarise([f"problem {n}" for n in range(8)])
+    assert many.endswith("problem 4; and 3 more")

@@ -14,6 +14,7 @@ Every answer that parsed is kept in `seen`, so what a model got right can still 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -104,9 +105,13 @@ def feedback(raw: str, problems: Sequence[str]) -> list[ChatMessage]:
 
 
 def summarise(problems: Sequence[str]) -> str:
-    """The first few problems on one line (a model's names may hold line breaks), and a count."""
-    shown = " ".join("; ".join(problems[:SHOWN_PROBLEMS]).split())
-    rest = len(problems) - SHOWN_PROBLEMS
+    """The first few problems on one line (a model's names may hold line breaks), and a count.
+    A problem repeated (a weak model writes the same bad speaker in every line) is named once,
+    with how many times it occurred."""
+    counts = Counter(" ".join(p.split()) for p in problems)
+    distinct = [f"{p} (x{n})" if n > 1 else p for p, n in counts.items()]
+    shown = "; ".join(distinct[:SHOWN_PROBLEMS])
+    rest = len(distinct) - SHOWN_PROBLEMS
     return shown + (f"; and {rest} more" if rest > 0 else "")
 
 
