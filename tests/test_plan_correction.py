@@ -67,7 +67,7 @@ def _panel(beat: str, cast: list[str], pid: str | None = None) -> dict[str, Any]
 BEATS = ["Mia finds Bolt.", "Mia asks if he is lost.", "They walk home in the rain."]
 
 
-def _server(fixes: bool) -> FakeOpenAIServer:
+def _server(fixes: bool, invalid: bool = False) -> FakeOpenAIServer:
     """Mia's hair comes back blue; asked to correct it, the model fixes it (or, when `fixes`
     is False, answers the same wrong plan again)."""
 
@@ -83,6 +83,9 @@ def _server(fixes: bool) -> FakeOpenAIServer:
             }
         if name == "PanelsAnswer":
             return {"panels": [_panel(beat, ["Mia", "Bolt"]) for beat in BEATS]}
+        if name == "EditPlanAnswer" and invalid:  # a cast member the plan does not have
+            return {"summary": "", "title": "", "style": "", "characters": [],
+                    "panels": [_panel(BEATS[0], ["Zed"], "p01")]}  # fmt: skip
         if name == "EditPlanAnswer":
             mia = {**_character("Mia", "red" if fixes else "blue", "yellow"), "id": "mia"}
             bolt = {**_character("Bolt", "", "", "robot dog"), "id": "bolt"}
@@ -176,3 +179,46 @@ def test_a_chat_plan_is_checked_and_corrected_before_it_is_shown(
             noted = "Note: The plan does not match the story" in reply.text
             assert noted is not fixes, reply.text
             assert sum(schema_name(r.body) == "EditPlanAnswer" for r in server.requests) == 1
+
+
+def test_the_correction_is_one_call_and_a_bad_answer_keeps_the_plan(tmp_path: Path) -> None:
+    with _server(fixes=True, invalid=True) as server:
+        summary = last_json(
+            storyviz(
+                "run", STORY, "--panels", "3", "--planner", server.backend("m"),
+                "--runs-dir", str(tmp_path / "runs"), "--json",
+                env={**os.environ, "OPENAI_API_KEY": "sk-test-correction"},
+            )
+        )  # fmt: skip
+        edits = [r for r in server.requests if schema_name(r.body) == "EditPlanAnswer"]
+    assert summary["status"] == "completed" and len(edits) == 1  # no retry of a correction
+    run_dir = Path(str(summary["run_dir"]))
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    warnings = [e["detail"]["message"] for e in events if e["event"] == "warning"]
+    assert any(w.startswith("the plan correction failed") for w in warnings), warnings
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert (
+        next(c for c in plan["characters"] if c["name"] == "Mia")["attributes"]["colors"]["hair"]
+        == "blue"
+    )  # the plan as planned is drawn
+
+
+def test_the_correction_gets_no_time_past_the_planning_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from storyviz import registry
+    from storyviz.agents.planner.plan_check import check_plan, corrections
+    from storyviz.errors import StoryvizError
+    from storyviz.schemas import StoryRequest
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-correction")
+    with _server(fixes=True) as server:
+        planner = registry.build("planner", server.backend("m", deadline=30))
+        request = StoryRequest(story=STORY, panels=3)
+        plan = planner.plan(request)
+        problems = corrections(check_plan(STORY, plan))
+        assert problems
+        getattr(planner, "_planning_deadline").at = 0.0  # noqa: B009 - as if it had passed
+        with pytest.raises(StoryvizError, match="deadline"):
+            planner.correct_plan(request, plan, problems)
+        assert not any(schema_name(r.body) == "EditPlanAnswer" for r in server.requests)

@@ -128,6 +128,7 @@ class LLMPlanner:
         self.warn: Callable[[str], None] = _log_warning
         self.progress: Progress | None = None
         self._deadline: Deadline | None = None
+        self._planning_deadline: Deadline | None = None  # the last plan()'s, for its correction
 
     def bind_meter(self, meter: CallMeter, role: str) -> None:
         """Every planning call counts against the run's meter (the runner binds it)."""
@@ -151,7 +152,7 @@ class LLMPlanner:
         return names
 
     def plan(self, request: StoryRequest) -> StoryPlan:
-        self._deadline = self._start_deadline()
+        self._deadline = self._planning_deadline = self._start_deadline()
         try:
             return self._with_prompts(self._plan(request), None)
         finally:
@@ -334,6 +335,27 @@ class LLMPlanner:
 
         `seed` is the run's seed: new characters get seeds from it, as in ``plan``.
         """
+        return self._edit(plan, instruction, seed, self.max_retries, self._start_deadline())
+
+    def correct_plan(
+        self, request: StoryRequest, plan: StoryPlan, problems: list[str]
+    ) -> StoryPlan:
+        """`plan` with the plan check's findings fixed (the `PlanCorrector` protocol): one edit,
+        whose instruction is the story and the findings, so the model sees what it got wrong
+        and what the story says instead. One call, inside what is left of the planning
+        deadline: a model that needed salvaging is not given a second planning budget."""
+        instruction = load(CORRECT_PROMPT).render(story=request.story.strip(), problems=problems)
+        deadline = self._planning_deadline or self._start_deadline()
+        return self._edit(plan, instruction, request.seed, 0, deadline).plan
+
+    def _edit(
+        self,
+        plan: StoryPlan,
+        instruction: str,
+        seed: int,
+        retries: int,
+        deadline: Deadline | None,
+    ) -> PlanEdit:
         if not instruction.strip():
             raise InputError("the edit instruction is empty")
         current = answer_from_plan(plan)
@@ -344,11 +366,12 @@ class LLMPlanner:
             most=MAX_PANELS,
             language=plan.language,
         )
-        self._deadline = self._start_deadline()
+        self._deadline = deadline
         try:
             answer = self._ask(
                 prompt,
                 EditPlanAnswer,
+                retries=retries,
                 purpose="edit plan",
                 check=lambda a: validate_plan_answer(
                     a.characters, a.panels, asked=None, most=MAX_PANELS
@@ -372,15 +395,6 @@ class LLMPlanner:
         summary = f"{said} ({edit.summary})" if said else edit.summary
         return edit.model_copy(update={"summary": summary})
 
-    def correct_plan(
-        self, request: StoryRequest, plan: StoryPlan, problems: list[str]
-    ) -> StoryPlan:
-        """`plan` with the plan check's findings fixed (the `PlanCorrector` protocol): one edit,
-        whose instruction is the story and the findings, so the model sees what it got wrong
-        and what the story says instead."""
-        instruction = load(CORRECT_PROMPT).render(story=request.story.strip(), problems=problems)
-        return self.edit_plan(plan, instruction, seed=request.seed).plan
-
     def _ask(
         self,
         prompt: str,
@@ -391,6 +405,7 @@ class LLMPlanner:
         what: str = "answer",
         limits: CallLimits | None = None,
         seen: list[T] | None = None,
+        retries: int | None = None,
     ) -> T:
         messages = [
             ChatMessage("system", load(SYSTEM_PROMPT).render()),
@@ -402,7 +417,7 @@ class LLMPlanner:
             schema,
             purpose=purpose,
             check=check,
-            max_retries=self.max_retries,
+            max_retries=self.max_retries if retries is None else retries,
             what=what,
             limits=limits,
             deadline=self._deadline,
