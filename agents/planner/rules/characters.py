@@ -27,7 +27,7 @@ from storyviz.agents.planner.rules.looks import (
     parse_features,
 )
 from storyviz.agents.planner.rules.names import find_names
-from storyviz.agents.planner.rules.stated import read_stated_colours
+from storyviz.agents.planner.rules.stated import antecedent, read_stated_colours
 from storyviz.agents.planner.rules.text import WORD_RE, has_cjk, looks_like_verb, wordset
 
 
@@ -91,7 +91,6 @@ _PART_TAIL = (
 _OWNED_PART_RE = re.compile(r"['’]s\s+" + _PART_TAIL, re.IGNORECASE)
 _PRONOUN_PART_RE = re.compile(r"(?<!\w)(?P<pron>her|his|its)\s+" + _PART_TAIL, re.IGNORECASE)
 _PRONOUN_GENDER = {"she": "f", "her": "f", "he": "m", "his": "m", "him": "m", "it": "n", "its": "n"}
-_RESOLVE_DEPTH = 12
 _SPOKEN_BY_RE = re.compile(
     r"(?<!\w)(?:"
     + "|".join(sorted(SPEECH_VERBS | wordset("говорит говорила говорил"), key=len, reverse=True))
@@ -497,6 +496,7 @@ def _gather_features(
         + [(p.start, o) for p, o in zip(phrases, owners, strict=True) if o is not None]
     )
     positions = [t[0] for t in timeline]
+    mentioned = [t[1] for t in timeline]  # who each position is
     for draft in drafts:
         for _, end in list(draft.spans):
             draft.looks.add_features(_features_after(narration, end))
@@ -504,11 +504,13 @@ def _gather_features(
             if owned and draft.named:
                 draft.looks.add_features(_part_feature(owned, require_colour=False))
     for m in _PRONOUN_HAS_RE.finditer(narration):
-        owner = _resolve(timeline, positions, drafts, m.start(), m.group(1).lower())
+        wanted = _PRONOUN_GENDER.get(m.group(1).lower())
+        owner = antecedent(mentioned, positions, drafts, m.start(), wanted)
         if owner is not None:
             drafts[owner].looks.add_features(parse_features(_clause(narration, m.end())))
     for m in _PRONOUN_PART_RE.finditer(narration):
-        owner = _resolve(timeline, positions, drafts, m.start(), m.group("pron").lower())
+        wanted = _PRONOUN_GENDER.get(m.group("pron").lower())
+        owner = antecedent(mentioned, positions, drafts, m.start(), wanted)
         if owner is not None:
             drafts[owner].looks.add_features(_part_feature(m, require_colour=True))
     for position, feature in cjk.find_features(narration) + russian.find_features(narration):
@@ -549,33 +551,6 @@ def _part_feature(m: re.Match[str], *, require_colour: bool) -> list[Feature]:
     if feature.color is None and (require_colour or not modifiers):
         return []
     return [feature]
-
-
-def _resolve(
-    timeline: list[tuple[int, int]],
-    positions: list[int],
-    drafts: list[CharacterDraft],
-    position: int,
-    pronoun: str,
-) -> int | None:
-    """The character a pronoun in a description points back to, by gender and recency."""
-    wanted = _PRONOUN_GENDER.get(pronoun)
-    k = bisect.bisect_left(positions, position) - 1
-    fallback: int | None = None
-    for _ in range(_RESOLVE_DEPTH):
-        if k < 0:
-            break
-        owner = timeline[k][1]
-        looks = drafts[owner].looks
-        if wanted == "n":
-            if not looks.clothed:
-                return owner
-        elif looks.gender == wanted:
-            return owner
-        elif fallback is None and looks.gender is None and looks.clothed:
-            fallback = owner
-        k -= 1
-    return fallback
 
 
 def _nearest(timeline: list[tuple[int, int]], positions: list[int], position: int) -> int | None:

@@ -158,12 +158,26 @@ def _pronoun_mentions(
 def _resolve(
     named: list[_Mention], starts: list[int], drafts: list[Draftlike], position: int, wanted: str
 ) -> int | None:
+    return antecedent([m.owner for m in named], starts, drafts, position, wanted)
+
+
+def antecedent(
+    owners: Sequence[int],
+    starts: Sequence[int],
+    drafts: Sequence[Draftlike],
+    position: int,
+    wanted: str | None,
+) -> int | None:
+    """The character a pronoun at `position` points back to, by gender and recency: the latest
+    of the `owners` mentioned before it (at `starts`, in order) whose gender is `wanted` ("n":
+    a creature or object, one not clothed), else the latest of unknown gender who wears clothes.
+    The description rules (characters.py) and the clause colours here resolve alike."""
     k = bisect.bisect_left(starts, position) - 1
     fallback: int | None = None
     for _ in range(_RESOLVE_DEPTH):
         if k < 0:
             break
-        owner = named[k].owner
+        owner = owners[k]
         looks = drafts[owner].looks
         if wanted == "n":
             if not looks.clothed:
