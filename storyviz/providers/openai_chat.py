@@ -381,20 +381,20 @@ class OpenAIChat:
             **self._sampling(limits),
         )
         completion: ChatCompletion = response.parse()
-        if completion.usage is not None:
-            record.input_tokens = completion.usage.prompt_tokens
-            record.output_tokens = completion.usage.completion_tokens
+        usage = completion.usage
+        if usage is not None:
+            record.input_tokens, record.output_tokens = usage.prompt_tokens, usage.completion_tokens
         if not completion.choices:
             raise output_error(schema, "", ["the answer has no choices"], who=self.spec)
         choice = completion.choices[0]
-        content = choice.message.content or ""
-        if choice.message.refusal:
-            raise self.refusal(choice.message.refusal)
-        if choice.finish_reason == "content_filter":
-            raise self.refusal("the content filter stopped the answer")
-        if choice.finish_reason == "length":
-            raise self._truncated(schema, content)
-        return validate_answer(schema, content, who=self.spec), content
+        answer = StreamedAnswer(
+            content=choice.message.content or "",
+            refusal=choice.message.refusal or "",
+            finish_reason=choice.finish_reason,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+        )
+        return self._checked(schema, answer, record), answer.content
 
     def _sampling(self, limits: CallLimits) -> dict[str, Any]:
         temperature = self.settings.temperature
