@@ -52,6 +52,20 @@ def plan_from_answer(
         panel_from_answer(answer, panel_id=f"p{n:0{width}d}", ids=by_name)
         for n, answer in enumerate(panels, start=1)
     ]
+    return plan_for_request(request, title, sheets, specs, per_page=per_page)
+
+
+def plan_for_request(
+    request: StoryRequest,
+    title: str,
+    sheets: list[CharacterSheet],
+    panels: list[PanelSpec],
+    *,
+    per_page: int,
+) -> StoryPlan:
+    """A plan of `sheets` and `panels` with what the request fixes (style, language, reading
+    order, page size) and its panels paged `per_page` at most: a model's answer and a salvaged
+    one are laid out alike."""
     return StoryPlan(
         title=plan_title(request.title, title),
         style=request.style,
@@ -59,8 +73,8 @@ def plan_from_answer(
         reading_order=request.reading_order,
         page_size=request.page_size,
         characters=sheets,
-        panels=specs,
-        pages=pages_for(specs, paginate(len(specs), per_page)),
+        panels=panels,
+        pages=pages_for(panels, paginate(len(panels), per_page)),
     )
 
 

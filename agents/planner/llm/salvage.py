@@ -29,7 +29,7 @@ from storyviz.agents.planner.llm.convert import (
     attributes_from_answer,
     panel_from_answer,
     panel_id_width,
-    plan_title,
+    plan_for_request,
     sheet_from_answer,
     unique_ids,
 )
@@ -41,8 +41,6 @@ from storyviz.agents.planner.llm.schema import (
     PanelAnswer,
 )
 from storyviz.agents.planner.llm.validation import MIN_BOX_SIDE, name_key
-from storyviz.agents.planner.rules.language import detect_language
-from storyviz.layouts import pages_for, paginate
 from storyviz.schemas import CharacterSheet, PanelSpec, StoryPlan, StoryRequest
 from storyviz.seeding import stable_seed
 
@@ -164,16 +162,7 @@ def complete_plan(
     sheets += gained
     for n, panel in enumerate(borrowed, start=first_rule + 1):
         panels.append(_moved(panel, f"p{n:0{width}d}", rule_ids))
-    plan = StoryPlan(
-        title=plan_title(request.title, title or rules.title),
-        style=request.style,
-        language=request.language if request.language != "auto" else detect_language(request.story),
-        reading_order=request.reading_order,
-        page_size=request.page_size,
-        characters=sheets,
-        panels=panels,
-        pages=pages_for(panels, paginate(len(panels), per_page)),
-    )
+    plan = plan_for_request(request, title or rules.title, sheets, panels, per_page=per_page)
     return Completed(
         plan,
         rule_panels=list(range(first_rule + 1, len(panels) + 1)),
