@@ -134,6 +134,12 @@ class Watched:
             self.page.locator("#panels input").fill(str(panels))
         self.page.locator("#plan").click()
 
+    def approve_plan(self, story: str, panels: int) -> None:
+        """Plan `story`, wait for the plan, and approve it (the drawing starts)."""
+        self.plan(story, panels=panels)
+        self.wait_notice("Here is the plan")
+        self.page.locator("#approve").click()
+
     def images(self, gallery: str) -> list[tuple[str, int]]:
         """(src, naturalWidth) of each thumbnail in a gallery, once every one has loaded."""
         selector = f"#{gallery} .thumbnails img, #{gallery} .grid-container img"

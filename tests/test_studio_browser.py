@@ -162,9 +162,7 @@ def test_a_thread_reopens_after_the_server_restarts(browser: Any, tmp_path: Path
     with studio_server(runs) as url:
         w = watched(browser, url)
         w.open(url)
-        w.plan(STORY, panels=2)
-        w.wait_notice("Here is the plan")
-        w.page.locator("#approve").click()
+        w.approve_plan(STORY, panels=2)
         w.wait_notice("Drew 2 panel(s)")
         w.page.context.close()
     with studio_server(runs) as url:
@@ -187,9 +185,7 @@ def test_findings_show_their_boxes_and_a_version_can_be_picked(
     with studio_server(tmp_path / "runs", "--generator", "sketch?drift=1") as url:
         w = watched(browser, url)
         w.open(url)
-        w.plan(STORY, panels=3)
-        w.wait_notice("Here is the plan")
-        w.page.locator("#approve").click()
+        w.approve_plan(STORY, panels=3)
         w.wait_notice("Drew 3 panel(s)")
         w.wait_images("panels-gallery", 3)
         before = srcs(w)
@@ -233,9 +229,7 @@ def test_cancel_stops_a_slow_drawing_and_the_page_goes_on(browser: Any, tmp_path
     with studio_server(tmp_path / "runs", "--generator", "sketch?delay=1.5") as url:
         w = watched(browser, url)
         w.open(url)
-        w.plan(STORY, panels=4)
-        w.wait_notice("Here is the plan")
-        w.page.locator("#approve").click()
+        w.approve_plan(STORY, panels=4)
         w.wait_notice("drew the reference sheet")  # the drawing is under way
         w.page.locator("#cancel").click()
         assert "cancelled" in w.wait_notice("cancelled", timeout=30_000)
