@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from cli_helpers import assert_one_line_error, last_json, storyviz
 from fakes.openai_server import FakeOpenAIServer, image_urls, message_text, schema_name
+from llm_answers import panel_answer
 
 pytestmark = pytest.mark.slow
 
@@ -61,39 +62,16 @@ def _bible() -> dict[str, Any]:
     }
 
 
-def _panel(beat: str, cast: list[str], line: dict[str, str] | None = None) -> dict[str, Any]:
-    boxes = [(0.1, 0.35, 0.45, 0.95), (0.55, 0.6, 0.9, 0.95)]
-    return {
-        "beat": beat,
-        "scene": beat,
-        "setting": "street",
-        "time_of_day": "evening",
-        "weather": "rain",
-        "shot": "medium",
-        "cast": [
-            {
-                "character": name,
-                "box": dict(zip(("x0", "y0", "x1", "y1"), boxes[i], strict=True)),
-                "action": "",
-                "expression": "",
-            }
-            for i, name in enumerate(cast)
-        ],
-        "caption": beat,
-        "dialogue": [line] if line else [],
-    }
-
-
 def _panels() -> dict[str, Any]:
     return {
         "panels": [
-            _panel("Mia finds Bolt under a bench.", ["Mia", "Bolt"]),
-            _panel(
+            panel_answer("Mia finds Bolt under a bench.", ["Mia", "Bolt"]),
+            panel_answer(
                 "Mia asks if he is lost.",
                 ["Mia", "Bolt"],
                 {"speaker": "Mia", "text": "Are you lost?", "kind": "speech"},
             ),
-            _panel("They walk home in the rain.", ["Mia", "Bolt"]),
+            panel_answer("They walk home in the rain.", ["Mia", "Bolt"]),
         ]
     }
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from cli_helpers import last_json, storyviz
 from fakes.openai_server import FakeOpenAIServer, message_text, schema_name
+from llm_answers import panel_answer
 
 STORY = (
     "Mia, a girl with red hair and a yellow raincoat, finds a silver robot dog named Bolt. "
@@ -38,32 +39,6 @@ def _character(name: str, hair: str, outfit: str, species: str = "human") -> dic
     }
 
 
-def _panel(beat: str, cast: list[str], pid: str | None = None) -> dict[str, Any]:
-    boxes = [(0.1, 0.35, 0.45, 0.95), (0.55, 0.6, 0.9, 0.95)]
-    panel = {
-        "beat": beat,
-        "scene": beat,
-        "setting": "street",
-        "time_of_day": "evening",
-        "weather": "rain",
-        "shot": "medium",
-        "cast": [
-            {
-                "character": name,
-                "box": dict(zip(("x0", "y0", "x1", "y1"), boxes[i], strict=True)),
-                "action": "",
-                "expression": "",
-            }
-            for i, name in enumerate(cast)
-        ],
-        "caption": beat,
-        "dialogue": [],
-    }
-    if pid is not None:
-        panel["id"] = pid
-    return panel
-
-
 BEATS = ["Mia finds Bolt.", "Mia asks if he is lost.", "They walk home in the rain."]
 
 
@@ -82,10 +57,10 @@ def _server(fixes: bool, invalid: bool = False) -> FakeOpenAIServer:
                 ],
             }
         if name == "PanelsAnswer":
-            return {"panels": [_panel(beat, ["Mia", "Bolt"]) for beat in BEATS]}
+            return {"panels": [panel_answer(beat, ["Mia", "Bolt"]) for beat in BEATS]}
         if name == "EditPlanAnswer" and invalid:  # a cast member the plan does not have
             return {"summary": "", "title": "", "style": "", "characters": [],
-                    "panels": [_panel(BEATS[0], ["Zed"], "p01")]}  # fmt: skip
+                    "panels": [panel_answer(BEATS[0], ["Zed"], panel_id="p01")]}  # fmt: skip
         if name == "EditPlanAnswer":
             mia = {**_character("Mia", "red" if fixes else "blue", "yellow"), "id": "mia"}
             bolt = {**_character("Bolt", "", "", "robot dog"), "id": "bolt"}
@@ -95,7 +70,8 @@ def _server(fixes: bool, invalid: bool = False) -> FakeOpenAIServer:
                 "style": "",
                 "characters": [mia, bolt],
                 "panels": [
-                    _panel(beat, ["Mia", "Bolt"], f"p{n:02d}") for n, beat in enumerate(BEATS, 1)
+                    panel_answer(beat, ["Mia", "Bolt"], panel_id=f"p{n:02d}")
+                    for n, beat in enumerate(BEATS, 1)
                 ],
             }
         raise AssertionError(f"unexpected schema {name!r}")
@@ -105,8 +81,10 @@ def _server(fixes: bool, invalid: bool = False) -> FakeOpenAIServer:
     return server
 
 
-def _run(tmp_path: Path, fixes: bool) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-    with _server(fixes) as server:
+def _run(
+    tmp_path: Path, fixes: bool, invalid: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    with _server(fixes, invalid) as server:
         summary = last_json(
             storyviz(
                 "run", STORY, "--panels", "3", "--planner", server.backend("m"),
@@ -182,17 +160,10 @@ def test_a_chat_plan_is_checked_and_corrected_before_it_is_shown(
 
 
 def test_the_correction_is_one_call_and_a_bad_answer_keeps_the_plan(tmp_path: Path) -> None:
-    with _server(fixes=True, invalid=True) as server:
-        summary = last_json(
-            storyviz(
-                "run", STORY, "--panels", "3", "--planner", server.backend("m"),
-                "--runs-dir", str(tmp_path / "runs"), "--json",
-                env={**os.environ, "OPENAI_API_KEY": "sk-test-correction"},
-            )
-        )  # fmt: skip
-        edits = [r for r in server.requests if schema_name(r.body) == "EditPlanAnswer"]
+    summary, bodies, folder = _run(tmp_path, fixes=True, invalid=True)
+    edits = [b for b in bodies if schema_name(b) == "EditPlanAnswer"]
     assert summary["status"] == "completed" and len(edits) == 1  # no retry of a correction
-    run_dir = Path(str(summary["run_dir"]))
+    run_dir = Path(folder)
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     warnings = [e["detail"]["message"] for e in events if e["event"] == "warning"]
     assert any(w.startswith("the plan correction failed") for w in warnings), warnings
