@@ -42,8 +42,9 @@ def review_plan(
 ) -> tuple[StoryPlan, list[PlanFinding]]:
     """The plan to draw and its findings."""
     findings = check_plan(request.story, plan)
-    corrected = 0
+    asked = 0  # findings sent back to the planner
     if findings and isinstance(planner, PlanCorrector):
+        asked = len(findings)
         try:
             revised = planner.correct_plan(request, plan, corrections(findings))
         except StoryvizError as exc:
@@ -51,14 +52,14 @@ def review_plan(
         else:
             after = check_plan(request.story, revised)
             if len(after) <= len(findings):
-                plan, findings, corrected = revised, _merged(findings, after), len(findings)
+                plan, findings = revised, _merged(findings, after)
     remaining = [f for f in findings if not f.corrected]
     emit(
         "plan_checked",
         {
             "findings": len(remaining),
             "corrected": sum(f.corrected for f in findings),
-            "asked": corrected,
+            "asked": asked,
         },
     )
     if remaining:
