@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from cli_helpers import assert_one_line_error, last_json, storyviz
 from fakes.openai_server import FakeOpenAIServer, schema_name
-from test_llm_end_to_end import STORY, _bible, _panel, _panels
+from llm_answers import panel_answer
+from test_llm_end_to_end import STORY, _bible, _panels
 
 from storyviz.agents.planner.llm.budget import answer_tokens
 from storyviz.agents.planner.llm.planner import LLMPlanner
@@ -361,7 +362,7 @@ def test_a_run_shows_tokens_per_second_on_its_progress_line(tmp_path: Path) -> N
 def test_an_answer_the_model_pads_forever_is_cut_by_max_tokens_and_sent_back() -> None:
     """What a small model does: an answer longer than the cap comes back `length`, is sent
     back once, and the salvage keeps what parsed."""
-    padded = _panel("Mia finds Bolt under a bench.", ["Mia", "Bolt"])
+    padded = panel_answer("Mia finds Bolt under a bench.", ["Mia", "Bolt"])
     with FakeOpenAIServer() as server:
         server.answer(_bible())
         server.truncated(json.dumps({"panels": [padded] * 3})[:200])
