@@ -51,6 +51,7 @@ def test_stories_fan_out_and_renders_go_to_the_actors(tmp_path: Path, ray_instan
     assert result.status == "completed" and not result.failed
     actors = engine.stats()["actors"]
     assert len(actors) == 2  # one per declared unit of the resource
+    assert all(a["busy_s"] > 0 for a in actors)  # time inside the generator, for utilisation
     states = folder.states()
     drawn = sum(sum(renders_per_version(Path(s.run_dir)).values()) for s in states)
     references = sum(len(list((Path(s.run_dir) / "references").glob("*.png"))) for s in states)
@@ -101,3 +102,51 @@ def test_a_killed_story_worker_is_retried_and_keeps_finished_panels(
     after = panel_files(Path(state.run_dir or ""))
     assert all(after[name] == mtime for name, mtime in drawn_before.items())
     assert max(renders_per_version(Path(state.run_dir or "")).values()) == 1
+
+
+def _render_actor_pids() -> list[int]:
+    import psutil
+
+    pids = []
+    for process in psutil.process_iter(["cmdline"]):
+        line = process.info["cmdline"] or []
+        if line and line[0].startswith("ray::RenderService"):
+            pids.append(process.pid)
+    return pids
+
+
+def test_a_killed_render_actor_is_restarted_and_its_render_sent_again(
+    tmp_path: Path, ray_instance: None
+) -> None:
+    files = story_files(tmp_path / "s", ["mia", "tom"])
+    killed: list[int] = []
+    before: dict[str, dict[str, int]] = {}
+
+    def kill(state: Any) -> None:
+        before[state.key] = panel_files(Path(state.run_dir))
+        pid = _render_actor_pids()[0]
+        killed.append(pid)
+        os.kill(pid, signal.SIGKILL)
+
+    def start_watch() -> None:
+        root = tmp_path / "runs" / "batches"
+        deadline = time.monotonic() + 60
+        while not (root.is_dir() and any(root.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        watch(next(root.iterdir()), drawing, kill)
+
+    threading.Thread(target=start_watch, daemon=True).start()
+    engine = _engine()
+    folder, result = _run(tmp_path, engine, files, generator="sketch?delay=0.4")
+    assert result.status == "completed" and not result.failed
+    assert len(killed) == 1
+    actors = engine.stats()["actors"]
+    assert len(actors) == 2 and killed[0] not in {a["pid"] for a in actors}  # a new process
+    for state in folder.states():
+        assert state.attempts == 1  # the story task itself never failed
+        run_dir = Path(state.run_dir or "")
+        assert max(renders_per_version(run_dir).values()) == 1  # nothing drawn twice
+        assert len(list((run_dir / "pages").glob("*.png"))) >= 1
+    ((key, drawn_before),) = before.items()
+    after = panel_files(Path(folder.state(key).run_dir or ""))
+    assert all(after[name] == mtime for name, mtime in drawn_before.items())

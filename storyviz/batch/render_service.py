@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import threading
+import time
 from typing import Any
 
 from storyviz.protocols import (
@@ -35,6 +36,7 @@ class RenderService:
 
         self.generator = registry.build("generator", spec)
         self.renders = 0
+        self.busy_s = 0.0  # time inside the generator: with the batch's wall time, how busy
 
     def ping(self) -> int:
         return os.getpid()
@@ -54,13 +56,18 @@ class RenderService:
 
     def render(self, request: RenderRequest) -> RenderResult:
         self.renders += 1
-        return self.generator.render(request)
+        began = time.monotonic()
+        try:
+            return self.generator.render(request)
+        finally:
+            self.busy_s += time.monotonic() - began
 
     def stats(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
             "node": socket.gethostname(),
             "renders": self.renders,
+            "busy_s": round(self.busy_s, 3),
             "model_loads": model_loads(self.generator),
         }
 
