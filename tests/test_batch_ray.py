@@ -44,6 +44,19 @@ def _engine(actors: int | None = None) -> Any:
     return RayEngine(actors=actors, actor_resource="render_slot")
 
 
+def _when_drawing(batches: Path, act: Any) -> None:
+    """In a thread: once the batch folder appears under ``batches`` and one of its stories is
+    drawing, ``act`` on that story's state."""
+
+    def start_watch() -> None:
+        deadline = time.monotonic() + 60
+        while not (batches.is_dir() and any(batches.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        watch(next(batches.iterdir()), drawing, act)
+
+    threading.Thread(target=start_watch, daemon=True).start()
+
+
 def test_stories_fan_out_and_renders_go_to_the_actors(tmp_path: Path, ray_instance: None) -> None:
     files = story_files(tmp_path / "s")
     engine = _engine()
@@ -86,14 +99,7 @@ def test_a_killed_story_worker_is_retried_and_keeps_finished_panels(
         before[state.key] = panel_files(Path(state.run_dir))
         os.kill(state.pid, signal.SIGKILL)
 
-    def start_watch() -> None:
-        root = tmp_path / "runs" / "batches"
-        deadline = time.monotonic() + 60
-        while not (root.is_dir() and any(root.iterdir())) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        watch(next(root.iterdir()), drawing, kill)
-
-    threading.Thread(target=start_watch, daemon=True).start()
+    _when_drawing(tmp_path / "runs" / "batches", kill)
     folder, result = _run(tmp_path, _engine(), files, generator="sketch?delay=0.4")
     assert result.status == "completed" and not result.failed
     ((key, drawn_before),) = before.items()
@@ -128,14 +134,7 @@ def test_a_killed_render_actor_is_restarted_and_its_render_sent_again(
         killed.append(pid)
         os.kill(pid, signal.SIGKILL)
 
-    def start_watch() -> None:
-        root = tmp_path / "runs" / "batches"
-        deadline = time.monotonic() + 60
-        while not (root.is_dir() and any(root.iterdir())) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        watch(next(root.iterdir()), drawing, kill)
-
-    threading.Thread(target=start_watch, daemon=True).start()
+    _when_drawing(tmp_path / "runs" / "batches", kill)
     engine = _engine()
     folder, result = _run(tmp_path, engine, files, generator="sketch?delay=0.4")
     assert result.status == "completed" and not result.failed
