@@ -318,6 +318,8 @@ def main() -> int:
     parser.add_argument("--generator", help="a generator in place of the scenario's own")
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be 1 or more, got {args.repeats}")
     if args.child:
         Path(args.child_out).write_text(json.dumps(child(args)))
         return 0

@@ -85,6 +85,8 @@ def main() -> int:
         help="also time a bare Gradio page with only the story box, in turn with the studio",
     )
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be 1 or more, got {args.repeats}")
     from playwright.sync_api import sync_playwright
 
     answered, usable, floor = [], [], []
