@@ -222,6 +222,13 @@ class StoryPlan(Model):
                 return p
         raise KeyError(panel_id)
 
+    def panel_number(self, panel_id: str) -> int:
+        """Where the panel stands in reading order, from 1: how a person counts panels."""
+        for number, p in enumerate(self.panels, 1):
+            if p.id == panel_id:
+                return number
+        raise KeyError(panel_id)
+
 
 class RegionPrompt(Model):
     box: NormBox

@@ -74,7 +74,7 @@ def _panel_arg(plan: StoryPlan, args: tuple[str, ...], usage: str) -> str:
 
 def _show(plan: StoryPlan, run: RenderedRun, args: tuple[str, ...]) -> Reply:
     panel_id = _panel_arg(plan, args, "/show N")
-    number = [p.id for p in plan.panels].index(panel_id) + 1
+    number = plan.panel_number(panel_id)
     version = run.current(panel_id)
     if version is None or plan.panel(panel_id) != _panel_in(run, panel_id):
         return Reply(f"Panel {number} ({panel_id}) is not drawn yet in its current form.", "error")
@@ -107,7 +107,7 @@ def _regen(plan: StoryPlan, values: Values, args: tuple[str, ...]) -> Action:
 
 def _use(plan: StoryPlan, run: RenderedRun, args: tuple[str, ...]) -> Action:
     panel_id = _panel_arg(plan, args, "/use N V")
-    number = [p.id for p in plan.panels].index(panel_id) + 1
+    number = plan.panel_number(panel_id)
     drawn = [v.version for v in run.audit.versions.get(panel_id, [])]
     if len(args) < 2:
         raise StoryvizError(f"which version of panel {number}? usage: /use N V ({_listed(drawn)})")

@@ -151,7 +151,7 @@ def regen(state: ChatState, runtime: Ctx) -> Command[Literal["wait"]]:
     seed = seed_redrawing(previous, plan, panel_id) if previous else RunSeed(plan=plan)
     request = StoryRequest.model_validate({**state["request"], "seed": run_seed})
     history = [*state.get("history", []), Snapshot(plan=state["plan"], run_dir=state["run_dir"])]
-    number = [p.id for p in plan.panels].index(panel_id) + 1
+    number = plan.panel_number(panel_id)
     said = f"panel {number} ({panel_id}) drawn again with run seed {run_seed}"
     said = f"{said}; {lost}" if lost else said
     redrawn = [pid for pid in (p.id for p in plan.panels) if pid not in seed.panels]
@@ -172,7 +172,7 @@ def use(state: ChatState, runtime: Ctx) -> Command[Literal["wait"]]:
         return Command(goto="wait", update=_say(Reply(str(exc), kind="error")))
     request = StoryRequest.model_validate(state["request"])
     history = [*state.get("history", []), Snapshot(plan=state["plan"], run_dir=state["run_dir"])]
-    number = [p.id for p in plan.panels].index(panel_id) + 1
+    number = plan.panel_number(panel_id)
     said = f"panel {number} ({panel_id}) now shows v{version}"
     return _draw(state, runtime, request, seed, said, [], [], [], history=history)
 
